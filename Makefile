@@ -1,0 +1,46 @@
+# Cairn — the two commands: `make run` and `make test`.
+# Both set up Postgres + pgvector themselves (scripts/dev-db.sh): a local
+# throwaway cluster under .pgdata/, or the database in DATABASE_URL.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/cairn
+KEY_FILE ?= .cairn/api-key
+CAIRN_ADDR ?= 127.0.0.1:8080
+TEST_FLAGS ?= -race -timeout 30m
+
+.PHONY: run test build db db-stop migrate bench eval vet fmt fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cairn
+
+db:
+	@scripts/dev-db.sh >/dev/null
+
+db-stop:
+	@scripts/dev-db.sh stop
+
+run: build
+	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
+	$(BIN) migrate up; \
+	$(BIN) tenant bootstrap --key-file $(KEY_FILE); \
+	echo "cairn: serving on http://$(CAIRN_ADDR) — API key in $(KEY_FILE)"; \
+	CAIRN_ADDR=$(CAIRN_ADDR) exec $(BIN) serve
+
+test:
+	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
+	$(GO) vet ./...; \
+	test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
+	$(GO) test $(TEST_FLAGS) ./...
+
+bench: build
+	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+)
+
+// statusOf is the one table that maps domain error kinds to HTTP status.
+var statusOf = map[apperr.Kind]int{
+	apperr.Internal:      http.StatusInternalServerError,
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.NotFound:      http.StatusNotFound,
+	apperr.Conflict:      http.StatusConflict,
+	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperr.Unsupported:   http.StatusUnsupportedMediaType,
+	apperr.Unprocessable: http.StatusUnprocessableEntity,
+	apperr.Unavailable:   http.StatusServiceUnavailable,
+	apperr.BadGateway:    http.StatusBadGateway,
+}
+
+// Problem is an RFC 9457 problem document with Cairn's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// fail answers with the problem document for err. Only internal errors are
+// logged in full; clients never see their text.
+func (s *Server) fail(c *gin.Context, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = tooLarge(mbe.Limit)
+	}
+	e, ok := apperr.As(err)
+	if !ok || e.Kind == apperr.Internal {
+		if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
+			s.log.WarnContext(c.Request.Context(), "request cancelled or timed out", slog.Any("error", err))
+			s.problem(c, http.StatusServiceUnavailable, "timeout", "Service Unavailable", "the request timed out or was cancelled", "")
+			return
+		}
+		s.log.ErrorContext(c.Request.Context(), "internal error", slog.Any("error", err))
+		s.problem(c, http.StatusInternalServerError, "internal", "Internal Server Error", "internal error", "")
+		return
+	}
+	if e.Kind == apperr.Unavailable || e.Kind == apperr.BadGateway {
+		s.log.WarnContext(c.Request.Context(), "dependency error", slog.Any("error", err))
+	}
+	status := statusOf[e.Kind]
+	s.problem(c, status, e.Code, http.StatusText(status), e.Message, e.Field)
+}
+
+func (s *Server) problem(c *gin.Context, status int, code, title, detail, field string) {
+	p := Problem{
+		Type:      "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
+		Title:     title,
+		Status:    status,
+		Detail:    detail,
+		Code:      code,
+		Field:     field,
+		RequestID: c.Writer.Header().Get("X-Request-Id"),
+	}
+	body, _ := json.Marshal(p)
+	c.Data(status, "application/problem+json", body)
+}
+
+// decodeJSON decodes the request body into v strictly: unknown fields,
+// wrong types, trailing data and oversized bodies are errors that name
+// the field where possible.
+func decodeJSON(c *gin.Context, v any) error {
+	if c.Request.Body == nil {
+		return apperr.Invalidf("invalid_json", "", "request body is required")
+	}
+	ct := c.ContentType()
+	if ct != "" && ct != "application/json" {
+		return apperr.New(apperr.Unsupported, "unsupported_media_type", "Content-Type must be application/json, got %s", ct)
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
+		return apperr.Invalidf("invalid_json", "", "request body must hold a single JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge(mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return apperr.Invalidf("invalid_json", "", "request body is empty")
+	case errors.As(err, &syn):
+		return apperr.Invalidf("invalid_json", "", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return apperr.Invalidf("invalid_field", typ.Field, "field %s must be %s, got %s", typ.Field, typ.Type.String(), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Invalidf("unknown_field", field, "unknown field %q", field)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Invalidf("invalid_json", "", "truncated JSON body")
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return apperr.Invalidf("invalid_json", "", "invalid JSON: %s", err.Error())
+}
+
+// pathUUID parses the path parameter name as a UUID, or answers 400.
+func pathUUID(c *gin.Context, name string) (uuid.UUID, error) {
+	raw := c.Param(name)
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return uuid.Nil, apperr.Invalidf("invalid_id", name, "%s must be a UUID, got %q", name, raw)
+	}
+	return id, nil
+}
+
+// queryInt reads an integer query parameter within [min, max], or def.
+func queryInt(c *gin.Context, name string, def, min, max int) (int, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return def, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(raw, "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimLeft(raw, "+") {
+		return 0, apperr.Invalidf("invalid_parameter", name, "%s must be an integer, got %q", name, raw)
+	}
+	if n < min || n > max {
+		return 0, apperr.Invalidf("invalid_parameter", name, "%s must be between %d and %d, got %d", name, min, max, n)
+	}
+	return n, nil
+}

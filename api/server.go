@@ -1,0 +1,110 @@
+// Package api owns Cairn's HTTP transport: the Gin router, middleware
+// (request ids, JSON logs, metrics, body limits, timeouts, API-key auth),
+// request decoding, the one table that maps domain errors to
+// application/problem+json, and graceful serving. It translates HTTP to
+// calls on the domain packages and never holds business rules itself.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/tenants"
+)
+
+// SchemaChecker reports whether the database schema is current.
+type SchemaChecker interface {
+	CheckCurrent(ctx context.Context) error
+}
+
+// Deps are the collaborators of the HTTP server.
+type Deps struct {
+	// Config is the validated service configuration.
+	Config config.Config
+	// Logger receives JSON logs; context attributes (request id) are added.
+	Logger *slog.Logger
+	// Pool is the database pool (readiness and pool metrics).
+	Pool *pgxpool.Pool
+	// Schema checks that migrations are current (readiness).
+	Schema SchemaChecker
+	// Tenants authenticates API keys.
+	Tenants *tenants.Store
+}
+
+// Server is Cairn's HTTP server.
+type Server struct {
+	deps     Deps
+	log      *slog.Logger
+	engine   *gin.Engine
+	registry *prometheus.Registry
+	metrics  *httpMetrics
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{deps: d, log: d.Logger, registry: prometheus.NewRegistry()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.metrics = newHTTPMetrics(s.registry, d.Pool)
+	e := gin.New()
+	e.ContextWithFallback = true
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recoverer(), s.requestID(), s.observe())
+	e.NoRoute(func(c *gin.Context) {
+		s.problem(c, http.StatusNotFound, "route_not_found", "Not Found", "no route for "+c.Request.Method+" "+c.Request.URL.Path, "")
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.problem(c, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+	})
+	s.engine = e
+	s.routes()
+	return s
+}
+
+// Handler returns the server's http.Handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Serve serves on ln until ctx is cancelled, then stops accepting, drains
+// in-flight requests for at most Config.ShutdownTimeout and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := s.deps.Config
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", slog.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests", slog.Duration("timeout", cfg.ShutdownTimeout))
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+
+	"github.com/cairn-rag/cairn/api"
+	"github.com/cairn-rag/cairn/internal/db"
+	"github.com/cairn-rag/cairn/tenants"
+)
+
+func init() {
+	commands["serve"] = command{summary: "serve the HTTP API (and in-process ingest workers)", run: runServe}
+}
+
+func runServe(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	log := env.logger(cfg)
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	mig, err := db.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer mig.Close()
+	if err := mig.CheckCurrent(ctx); err != nil {
+		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
+	}
+	srv := api.New(api.Deps{
+		Config:  cfg,
+		Logger:  log,
+		Pool:    pool,
+		Schema:  mig,
+		Tenants: tenants.NewStore(pool),
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return srv.Serve(ctx, ln)
+}

@@ -1,0 +1,112 @@
+// Package apperr owns Cairn's domain error type: one Error with a small set
+// of kinds and a stable machine code. Domain packages return *Error (or wrap
+// one); the api package maps Kind to an HTTP status in exactly one place.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error for transport mapping.
+type Kind int
+
+// The kinds of domain error. The api package maps each to one HTTP status.
+const (
+	// Internal is an unexpected failure; clients see only "internal error".
+	Internal Kind = iota
+	// Invalid is malformed input (bad id, bad JSON, unknown field): 400.
+	Invalid
+	// Unauthorized is a missing, wrong or revoked credential: 401.
+	Unauthorized
+	// NotFound is a resource that does not exist in the caller's tenant: 404.
+	NotFound
+	// Conflict is a state clash, such as a duplicate name: 409.
+	Conflict
+	// TooLarge is a body, file or text over a configured limit: 413.
+	TooLarge
+	// Unsupported is a media type Cairn cannot process: 415.
+	Unsupported
+	// Unprocessable is well-formed input that fails validation: 422.
+	Unprocessable
+	// Unavailable is a dependency that is down (database, model): 503.
+	Unavailable
+	// BadGateway is an upstream model server that answered with an error: 502.
+	BadGateway
+)
+
+// Error is a domain error with a stable machine code.
+type Error struct {
+	Kind    Kind
+	Code    string // stable machine code, e.g. "thread_not_found"
+	Message string // human-readable, safe to show to clients
+	Field   string // the offending field, when there is one
+	Err     error  // wrapped cause, never shown to clients
+}
+
+func (e *Error) Error() string {
+	msg := e.Code + ": " + e.Message
+	if e.Field != "" {
+		msg += " (field " + e.Field + ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an *Error of the given kind and code.
+func New(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithField returns a copy of e naming the offending field.
+func (e *Error) WithField(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
+
+// NotFoundf is a NotFound error with code.
+func NotFoundf(code, format string, args ...any) *Error {
+	return New(NotFound, code, format, args...)
+}
+
+// Invalidf is an Invalid error with code, naming field when non-empty.
+func Invalidf(code, field, format string, args ...any) *Error {
+	e := New(Invalid, code, format, args...)
+	e.Field = field
+	return e
+}
+
+// Unprocessablef is an Unprocessable error with code, naming field when non-empty.
+func Unprocessablef(code, field, format string, args ...any) *Error {
+	e := New(Unprocessable, code, format, args...)
+	e.Field = field
+	return e
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// KindOf returns the Kind of err's *Error, or Internal.
+func KindOf(err error) Kind {
+	if e, ok := As(err); ok {
+		return e.Kind
+	}
+	return Internal
+}
+
+// Is reports whether err carries an *Error with the given code.
+func Is(err error, code string) bool {
+	e, ok := As(err)
+	return ok && e.Code == code
+}

@@ -1,0 +1,187 @@
+// Package config owns Cairn's runtime configuration: every setting comes
+// from an environment variable, is validated at start, and each bad value
+// gets its own clear message.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for every setting.
+const (
+	AddrDefault            = "127.0.0.1:8080"
+	MaxBodyBytesDefault    = 8 << 20
+	MaxUploadBytesDefault  = 64 << 20
+	RequestTimeoutDefault  = 60 * time.Second
+	ReadTimeoutDefault     = 60 * time.Second
+	WriteTimeoutDefault    = 300 * time.Second
+	ShutdownTimeoutDefault = 20 * time.Second
+	DBMaxConnsDefault      = 20
+	WorkersDefault         = 2
+	ModelTimeoutDefault    = 120 * time.Second
+)
+
+// Config is Cairn's validated configuration.
+type Config struct {
+	// DatabaseURL is the Postgres connection string (DATABASE_URL).
+	DatabaseURL string
+	// Addr is the listen address of `cairn serve` (CAIRN_ADDR).
+	Addr string
+	// LogLevel is the minimum level logged (CAIRN_LOG_LEVEL: debug, info, warn, error).
+	LogLevel slog.Level
+	// MaxBodyBytes bounds JSON request bodies (CAIRN_MAX_BODY_BYTES).
+	MaxBodyBytes int64
+	// MaxUploadBytes bounds document uploads (CAIRN_MAX_UPLOAD_BYTES).
+	MaxUploadBytes int64
+	// RequestTimeout bounds the work of one non-streaming request (CAIRN_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
+	// ReadTimeout bounds reading a whole request (CAIRN_READ_TIMEOUT).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response, streams included (CAIRN_WRITE_TIMEOUT).
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM (CAIRN_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// DBMaxConns is the size of the connection pool (CAIRN_DB_MAX_CONNS).
+	DBMaxConns int32
+	// Workers is the number of in-process ingest workers of `cairn serve`;
+	// 0 leaves ingestion to `cairn worker` processes (CAIRN_WORKERS).
+	Workers int
+	// OpenAIAPIKey is the key for an OpenAI-compatible endpoint (OPENAI_API_KEY).
+	OpenAIAPIKey string
+	// OpenAIBaseURL is the OpenAI-compatible endpoint; empty with no key
+	// selects the offline models (OPENAI_BASE_URL).
+	OpenAIBaseURL string
+	// ChatModel is the chat model name (CAIRN_CHAT_MODEL).
+	ChatModel string
+	// EmbedModel is the embedding model name; empty selects the offline
+	// hashing embedder (CAIRN_EMBED_MODEL).
+	EmbedModel string
+	// EmbedDim is the dimension of EmbedModel's vectors (CAIRN_EMBED_DIM).
+	EmbedDim int
+	// ModelTimeout bounds one call to the model server (CAIRN_MODEL_TIMEOUT).
+	ModelTimeout time.Duration
+}
+
+// UsesOpenAI reports whether an OpenAI-compatible endpoint is configured.
+func (c Config) UsesOpenAI() bool { return c.OpenAIBaseURL != "" || c.OpenAIAPIKey != "" }
+
+// Load reads and validates the configuration from getenv (os.Getenv in
+// production). All problems are reported together, one per line.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:            p.str("CAIRN_ADDR", AddrDefault),
+		LogLevel:        p.level("CAIRN_LOG_LEVEL"),
+		MaxBodyBytes:    p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
+		MaxUploadBytes:  p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
+		RequestTimeout:  p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
+		ReadTimeout:     p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
+		WriteTimeout:    p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
+		ShutdownTimeout: p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
+		DBMaxConns:      int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
+		Workers:         int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
+		OpenAIAPIKey:    strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		OpenAIBaseURL:   strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+		ChatModel:       p.str("CAIRN_CHAT_MODEL", "gpt-4o-mini"),
+		EmbedModel:      strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
+		EmbedDim:        int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
+		ModelTimeout:    p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+	}
+	if c.DatabaseURL == "" {
+		p.fail("DATABASE_URL", "is required (e.g. postgres://user@127.0.0.1:5432/cairn)")
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		p.fail("DATABASE_URL", "must be a postgres:// or postgresql:// URL")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		p.fail("CAIRN_ADDR", fmt.Sprintf("must be host:port, got %q", c.Addr))
+	}
+	if c.OpenAIBaseURL != "" {
+		if u, err := url.Parse(c.OpenAIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.fail("OPENAI_BASE_URL", fmt.Sprintf("must be an http(s) URL, got %q", c.OpenAIBaseURL))
+		}
+	}
+	if c.EmbedModel != "" && c.EmbedDim == 0 {
+		p.fail("CAIRN_EMBED_DIM", "is required when CAIRN_EMBED_MODEL is set")
+	}
+	if c.EmbedModel != "" && !c.UsesOpenAI() {
+		p.fail("CAIRN_EMBED_MODEL", "needs OPENAI_BASE_URL or OPENAI_API_KEY")
+	}
+	if len(p.errs) > 0 {
+		return Config{}, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(name, msg string) {
+	p.errs = append(p.errs, fmt.Errorf("config: %s %s", name, msg))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int64(name string, def, min, max int64) int64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be an integer, got %q", v))
+		return def
+	}
+	if n < min || n > max {
+		p.fail(name, fmt.Sprintf("must be between %d and %d, got %d", min, max, n))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be a duration such as 30s or 2m, got %q", v))
+		return def
+	}
+	if d <= 0 {
+		p.fail(name, fmt.Sprintf("must be positive, got %q", v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) level(name string) slog.Level {
+	v := strings.ToLower(strings.TrimSpace(p.getenv(name)))
+	switch v {
+	case "", "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	p.fail(name, fmt.Sprintf("must be one of debug, info, warn, error, got %q", v))
+	return slog.LevelInfo
+}
