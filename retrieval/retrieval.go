@@ -1,0 +1,512 @@
+// Package retrieval owns search over the stored chunks: a vector leg
+// (pgvector HNSW, cosine, one partial index per embedding model, iterative
+// scans so tenant and path filters still return k rows), a text leg (BM25
+// over a bounded candidate set chosen rare-term-first from the GIN index,
+// with per-tenant term statistics kept by triggers), and their weighted
+// reciprocal rank fusion. Every search filters by tenant, by optional path
+// prefix, and to current document versions only. It owns its SQL.
+package retrieval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pgvector/pgvector-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/textsearch"
+)
+
+// Mode selects the legs a search runs.
+type Mode string
+
+// The search modes.
+const (
+	// Hybrid runs both legs and fuses them.
+	Hybrid Mode = "hybrid"
+	// Vector runs only the embedding leg.
+	Vector Mode = "vector"
+	// Text runs only the full-text leg.
+	Text Mode = "text"
+)
+
+// Defaults of Config.
+const (
+	RRFKDefault           = 60
+	VectorWeightDefault   = 0.6
+	TextWeightDefault     = 1.0
+	EfSearchDefault       = 100
+	TextCandidatesDefault = 2000
+	TopKDefault           = 8
+	MaxTopK               = 100
+	BM25K1Default         = 1.2
+	BM25BDefault          = 0.75
+)
+
+// Config tunes retrieval. The zero value of each field selects its default.
+type Config struct {
+	// RRFK is the k of reciprocal rank fusion: score = Σ weight/(k+rank).
+	RRFK float64
+	// VectorWeight weighs the vector leg in the fusion.
+	VectorWeight float64
+	// TextWeight weighs the text leg in the fusion.
+	TextWeight float64
+	// EfSearch is hnsw.ef_search for the vector leg.
+	EfSearch int
+	// TextCandidates caps the chunks the text leg scores: rare query terms
+	// are taken until their summed document frequency reaches it, and the
+	// candidate scan stops there.
+	TextCandidates int
+	// K1 and B are the BM25 parameters of the text leg.
+	K1, B float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.RRFK <= 0 {
+		c.RRFK = RRFKDefault
+	}
+	if c.VectorWeight <= 0 {
+		c.VectorWeight = VectorWeightDefault
+	}
+	if c.TextWeight <= 0 {
+		c.TextWeight = TextWeightDefault
+	}
+	if c.EfSearch <= 0 {
+		c.EfSearch = EfSearchDefault
+	}
+	if c.TextCandidates <= 0 {
+		c.TextCandidates = TextCandidatesDefault
+	}
+	if c.K1 <= 0 {
+		c.K1 = BM25K1Default
+	}
+	if c.B <= 0 {
+		c.B = BM25BDefault
+	}
+	return c
+}
+
+// Query is one search request.
+type Query struct {
+	// Text is the user's query.
+	Text string
+	// TopK is the number of hits wanted (1..MaxTopK; 0 selects TopKDefault).
+	TopK int
+	// PathPrefix restricts the search to documents under this path.
+	PathPrefix string
+	// Mode is hybrid (default), vector or text.
+	Mode Mode
+}
+
+// Hit is one retrieved chunk.
+type Hit struct {
+	ChunkID          uuid.UUID `json:"chunk_id"`
+	DocumentID       uuid.UUID `json:"document_id"`
+	VersionID        uuid.UUID `json:"document_version_id"`
+	DocumentName     string    `json:"document_name"`
+	VersionNumber    int       `json:"version_number"`
+	Ordinal          int       `json:"ordinal"`
+	MaterializedPath string    `json:"materialized_path"`
+	Content          string    `json:"content"`
+	StartOffset      int       `json:"start_offset"`
+	EndOffset        int       `json:"end_offset"`
+	// Score is the fused score (hybrid), the cosine similarity (vector) or
+	// the BM25 score (text).
+	Score float64 `json:"score"`
+	// VectorRank and TextRank are the 1-based ranks in each leg (0: absent).
+	VectorRank int `json:"vector_rank,omitempty"`
+	TextRank   int `json:"text_rank,omitempty"`
+}
+
+// Searcher runs searches for one embedding model.
+type Searcher struct {
+	pool      *pgxpool.Pool
+	embedder  embed.Embedder
+	cfg       Config
+	vectorSQL string
+}
+
+// New returns a Searcher over pool that embeds queries with embedder.
+func New(pool *pgxpool.Pool, embedder embed.Embedder, cfg Config) (*Searcher, error) {
+	if embedder.Dim() <= 0 || embedder.Dim() > 16000 {
+		return nil, fmt.Errorf("retrieval: embedding dimension %d out of range", embedder.Dim())
+	}
+	return &Searcher{pool: pool, embedder: embedder, cfg: cfg.withDefaults(),
+		vectorSQL: VectorSQL(embedder.Model(), embedder.Dim())}, nil
+}
+
+// Config returns the effective configuration.
+func (s *Searcher) Config() Config { return s.cfg }
+
+// ParseMode validates a mode string ("" is hybrid).
+func ParseMode(m string) (Mode, error) {
+	switch Mode(m) {
+	case "", Hybrid:
+		return Hybrid, nil
+	case Vector, Text:
+		return Mode(m), nil
+	}
+	return "", apperr.Invalidf("invalid_mode", "mode", "mode must be hybrid, vector or text, got %q", m)
+}
+
+// Validate checks q and fills its defaults.
+func (q *Query) Validate() error {
+	q.Text = strings.TrimSpace(q.Text)
+	if q.Text == "" {
+		return apperr.Invalidf("validation_failed", "query", "query must not be empty")
+	}
+	if len([]rune(q.Text)) > 4000 {
+		return apperr.Invalidf("validation_failed", "query", "query must be at most 4000 characters")
+	}
+	if q.TopK == 0 {
+		q.TopK = TopKDefault
+	}
+	if q.TopK < 1 || q.TopK > MaxTopK {
+		return apperr.Invalidf("validation_failed", "top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
+	}
+	m, err := ParseMode(string(q.Mode))
+	if err != nil {
+		return err
+	}
+	q.Mode = m
+	p := strings.TrimSpace(q.PathPrefix)
+	if p != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	q.PathPrefix = strings.TrimRight(p, "/")
+	return nil
+}
+
+// Scored is one chunk id with its leg score, in rank order.
+type Scored struct {
+	ID    uuid.UUID
+	Score float64
+}
+
+// Search runs q for tenantID and returns at most q.TopK hits, best first.
+func (s *Searcher) Search(ctx context.Context, tenantID uuid.UUID, q Query) ([]Hit, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	legK := q.TopK
+	if q.Mode == Hybrid {
+		legK = max(2*q.TopK, 30)
+	}
+	var vec, txt []Scored
+	g, gctx := errgroup.WithContext(ctx)
+	if q.Mode != Text {
+		g.Go(func() error {
+			v, err := s.embedder.Embed(gctx, []string{q.Text})
+			if err != nil {
+				return fmt.Errorf("embed query: %w", err)
+			}
+			vec, err = s.VectorLeg(gctx, tenantID, v[0], q.PathPrefix, legK)
+			return err
+		})
+	}
+	if q.Mode != Vector {
+		g.Go(func() error {
+			var err error
+			txt, err = s.TextLeg(gctx, tenantID, q.Text, q.PathPrefix, legK)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	fused := s.fuse(vec, txt, q.TopK)
+	return s.hydrate(ctx, tenantID, fused)
+}
+
+type fusedHit struct {
+	id                   uuid.UUID
+	score                float64
+	vectorRank, textRank int
+}
+
+// fuse merges the legs by weighted reciprocal rank; a single leg keeps its
+// own scores.
+func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
+	byID := map[uuid.UUID]*fusedHit{}
+	var order []*fusedHit
+	get := func(id uuid.UUID) *fusedHit {
+		h, ok := byID[id]
+		if !ok {
+			h = &fusedHit{id: id}
+			byID[id] = h
+			order = append(order, h)
+		}
+		return h
+	}
+	single := vec == nil || txt == nil
+	for i, r := range vec {
+		h := get(r.ID)
+		h.vectorRank = i + 1
+		if single {
+			h.score = r.Score
+		} else {
+			h.score += s.cfg.VectorWeight / (s.cfg.RRFK + float64(i+1))
+		}
+	}
+	for i, r := range txt {
+		h := get(r.ID)
+		h.textRank = i + 1
+		if single {
+			h.score = r.Score
+		} else {
+			h.score += s.cfg.TextWeight / (s.cfg.RRFK + float64(i+1))
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].score > order[j].score })
+	out := make([]fusedHit, 0, min(k, len(order)))
+	for _, h := range order {
+		if len(out) == k {
+			break
+		}
+		out = append(out, *h)
+	}
+	return out
+}
+
+// VectorSQL is the vector leg's query for one model: the model id and the
+// dimension are part of the text so that the planner can match the
+// model's partial expression index. Parameters: $1 tenant, $2 query
+// vector, $3 path prefix ('' for none), $4 LIKE pattern of the prefix, $5 k.
+func VectorSQL(model string, dim int) string {
+	lit := "'" + strings.ReplaceAll(model, "'", "''") + "'"
+	// OFFSET 0 keeps the visibility check a per-row filter of the index
+	// scan: as a semi-join the planner misjudges its selectivity and sorts.
+	return fmt.Sprintf(`SELECT id, 1 - dist FROM (
+  SELECT c.id, c.embedding::vector(%[2]d) <=> $2::vector(%[2]d) AS dist
+  FROM chunks c
+  WHERE c.tenant_id = $1 AND c.model_id = %[1]s
+    AND EXISTS (SELECT 1 FROM documents d
+                WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.current_version_id = c.version_id
+                  AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
+                OFFSET 0)
+  ORDER BY c.embedding::vector(%[2]d) <=> $2::vector(%[2]d)
+  LIMIT $5
+) x ORDER BY dist`, lit, dim)
+}
+
+// likePrefix is the LIKE pattern matching paths strictly under prefix.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(prefix) + "/%"
+}
+
+// VectorLeg returns the k nearest current chunks of tenantID to v by
+// cosine distance, with their similarity, using the model's HNSW index
+// with an iterative scan so that filtered-out rows do not shrink the
+// result.
+func (s *Searcher) VectorLeg(ctx context.Context, tenantID uuid.UUID, v []float32, prefix string, k int) ([]Scored, error) {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	b.Queue(`SET LOCAL hnsw.iterative_scan = relaxed_order`)
+	b.Queue(fmt.Sprintf(`SET LOCAL hnsw.ef_search = %d`, s.cfg.EfSearch))
+	var out []Scored
+	b.Queue(s.vectorSQL, tenantID, pgvector.NewVector(v), prefix, likePrefix(prefix), k).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = collectScored(rows)
+		return err
+	})
+	b.Queue(`COMMIT`)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("vector leg: %w", err)
+	}
+	return out, nil
+}
+
+func collectScored(rows pgx.Rows) ([]Scored, error) {
+	var out []Scored
+	for rows.Next() {
+		var r Scored
+		if err := rows.Scan(&r.ID, &r.Score); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const termStatsSQL = `
+SELECT coalesce((SELECT chunks FROM tenant_text_stats WHERE tenant_id = $1), 0),
+       coalesce((SELECT tokens FROM tenant_text_stats WHERE tenant_id = $1), 0),
+       coalesce((SELECT array_agg(df ORDER BY ord) FROM unnest($2::text[]) WITH ORDINALITY t(term, ord)
+                 LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.term = t.term), '{}')`
+
+// TextSQL is the text leg's scoring query: candidates are current chunks
+// matching the rare-term tsquery (GIN index on (tenant_id, tsv)), capped,
+// then scored by BM25 over all query terms. Parameters: $1 tenant, $2
+// candidate tsquery, $3 path prefix, $4 its LIKE pattern, $5 candidate cap,
+// $6 terms, $7 their IDF, $8 k1, $9 b, $10 average chunk length, $11 k.
+const TextSQL = `
+WITH cand AS (
+  SELECT c.id, c.tsv, cardinality(string_to_array(c.search_terms, ' '))::float8 AS dl
+  FROM chunks c
+  JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.current_version_id = c.version_id
+  WHERE c.tenant_id = $1 AND c.tsv @@ $2::tsquery
+    AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
+  LIMIT $5
+)
+SELECT cand.id,
+       sum(w.idf * cardinality(u.positions) * ($8 + 1) / (cardinality(u.positions) + $8 * (1 - $9 + $9 * cand.dl / $10))) AS score
+FROM cand
+CROSS JOIN LATERAL unnest(cand.tsv) u
+JOIN unnest($6::text[], $7::float8[]) AS w(term, idf) ON w.term = u.lexeme
+GROUP BY cand.id
+ORDER BY score DESC, cand.id
+LIMIT $11`
+
+// TextLeg returns the k best current chunks of tenantID for the query
+// text by BM25. Only a bounded candidate set is scored: the query's terms
+// are taken rarest first until their summed document frequency reaches
+// Config.TextCandidates, so common terms cannot make a query scan every
+// row; all terms contribute to the score of each candidate.
+func (s *Searcher) TextLeg(ctx context.Context, tenantID uuid.UUID, query, prefix string, k int) ([]Scored, error) {
+	terms := uniqueTerms(query)
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	var n, tokens int64
+	var dfs []*int64
+	if err := s.pool.QueryRow(ctx, termStatsSQL, tenantID, terms).Scan(&n, &tokens, &dfs); err != nil {
+		return nil, fmt.Errorf("text leg: term statistics: %w", err)
+	}
+	plan := PlanText(terms, dfs, n, s.cfg.TextCandidates)
+	if plan.TSQuery == "" {
+		return []Scored{}, nil
+	}
+	avgdl := 1.0
+	if n > 0 && tokens > 0 {
+		avgdl = float64(tokens) / float64(n)
+	}
+	rows, err := s.pool.Query(ctx, TextSQL, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
+		plan.Terms, plan.IDF, s.cfg.K1, s.cfg.B, avgdl, k)
+	if err != nil {
+		return nil, fmt.Errorf("text leg: %w", err)
+	}
+	defer rows.Close()
+	out, err := collectScored(rows)
+	if err != nil {
+		return nil, fmt.Errorf("text leg: %w", err)
+	}
+	return out, nil
+}
+
+// TextPlan is the text leg's choice of candidate terms and its IDF weights.
+type TextPlan struct {
+	// TSQuery ORs the rare terms that select candidates ("" if none is known).
+	TSQuery string
+	// Terms and IDF are the known query terms and their BM25 IDF.
+	Terms []string
+	IDF   []float64
+}
+
+// PlanText chooses candidate terms rarest first until their summed
+// document frequency reaches budget (always at least the rarest), and
+// weighs every known term by BM25's IDF over n chunks.
+func PlanText(terms []string, dfs []*int64, n int64, budget int) TextPlan {
+	type tdf struct {
+		term string
+		df   int64
+	}
+	var known []tdf
+	for i, t := range terms {
+		if i < len(dfs) && dfs[i] != nil && *dfs[i] > 0 {
+			known = append(known, tdf{t, *dfs[i]})
+		}
+	}
+	var p TextPlan
+	if len(known) == 0 {
+		return p
+	}
+	sort.SliceStable(known, func(i, j int) bool { return known[i].df < known[j].df })
+	var sum int64
+	var sel []string
+	for i, t := range known {
+		if i > 0 && sum+t.df > int64(budget) {
+			break
+		}
+		sum += t.df
+		sel = append(sel, t.term)
+	}
+	for _, t := range known {
+		p.Terms = append(p.Terms, t.term)
+		nf, df := float64(max(n, t.df)), float64(t.df)
+		p.IDF = append(p.IDF, ln(1+(nf-df+0.5)/(df+0.5)))
+	}
+	p.TSQuery = textsearch.Query(strings.Join(sel, " "))
+	return p
+}
+
+func uniqueTerms(s string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range textsearch.Terms(s) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+const hydrateSQL = `
+SELECT c.id, c.document_id, c.version_id, d.name, v.version_number, c.ordinal,
+       vp.path || '/' || lpad(c.ordinal::text, 6, '0'), c.content, c.start_offset, c.end_offset
+FROM chunks c
+JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+JOIN document_versions v ON v.tenant_id = c.tenant_id AND v.id = c.version_id
+JOIN path_parts vp ON vp.tenant_id = v.tenant_id AND vp.id = v.path_part_id
+WHERE c.tenant_id = $1 AND c.id = ANY($2)`
+
+func (s *Searcher) hydrate(ctx context.Context, tenantID uuid.UUID, fused []fusedHit) ([]Hit, error) {
+	out := make([]Hit, 0, len(fused))
+	if len(fused) == 0 {
+		return out, nil
+	}
+	ids := make([]uuid.UUID, len(fused))
+	for i, f := range fused {
+		ids[i] = f.id
+	}
+	rows, err := s.pool.Query(ctx, hydrateSQL, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load hits: %w", err)
+	}
+	byID := map[uuid.UUID]Hit{}
+	for rows.Next() {
+		var h Hit
+		if err := rows.Scan(&h.ChunkID, &h.DocumentID, &h.VersionID, &h.DocumentName, &h.VersionNumber, &h.Ordinal,
+			&h.MaterializedPath, &h.Content, &h.StartOffset, &h.EndOffset); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load hits: %w", err)
+		}
+		byID[h.ChunkID] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load hits: %w", err)
+	}
+	for _, f := range fused {
+		h, ok := byID[f.id] // a chunk deleted between the legs and here is skipped
+		if !ok {
+			continue
+		}
+		h.Score, h.VectorRank, h.TextRank = f.score, f.vectorRank, f.textRank
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+
+
+func ln(x float64) float64 { return math.Log(x) }
