@@ -279,7 +279,7 @@ func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
 // VectorSQL is the vector leg's query for one model: the model id and the
 // dimension are part of the text so that the planner can match the
 // model's partial expression index. Parameters: $1 tenant, $2 query
-// vector, $3 path prefix ('' for none), $4 LIKE pattern of the prefix, $5 k.
+// vector, $3 path prefix (” for none), $4 LIKE pattern of the prefix, $5 k.
 func VectorSQL(model string, dim int) string {
 	lit := "'" + strings.ReplaceAll(model, "'", "''") + "'"
 	// OFFSET 0 keeps the visibility check a per-row filter of the index
@@ -506,7 +506,5 @@ func (s *Searcher) hydrate(ctx context.Context, tenantID uuid.UUID, fused []fuse
 	}
 	return out, nil
 }
-
-
 
 func ln(x float64) float64 { return math.Log(x) }
