@@ -1,0 +1,219 @@
+// Package answer owns the answer step: it turns a question, the recent
+// conversation and the retrieved chunks (numbered sources) into an
+// answer whose citations point at exact spans of those chunks. It holds
+// the Answerer interface, the offline extractive answerer, the
+// OpenAI-compatible answerer (streaming, a search tool, retries), the
+// quote locator that turns a model's quote into a verified span, and the
+// pipeline that runs retrieval and records execution steps.
+package answer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/retrieval"
+)
+
+// Turn is one earlier message of the conversation.
+type Turn struct {
+	// Role is USER, ASSISTANT or SYSTEM.
+	Role string
+	// Text is the message text.
+	Text string
+}
+
+// Citation is a verified span of a chunk: Quote equals the chunk's
+// content runes [StartChar, StartChar+Length).
+type Citation struct {
+	ChunkID   uuid.UUID `json:"chunk_id"`
+	Quote     string    `json:"quote"`
+	StartChar int       `json:"start_char"`
+	Length    int       `json:"length"`
+}
+
+// Step is one execution step recorded in a message's details.
+type Step struct {
+	// Type is retrieval, model_call, tool_call, citations or error.
+	Type string `json:"type"`
+	// Data holds the step's fields.
+	Data map[string]any `json:"data"`
+	// At is when the step finished.
+	At time.Time `json:"at"`
+}
+
+// Sink receives an answer as it is produced. Every method may be called
+// from the answering goroutine only; implementations must not block long.
+type Sink interface {
+	// Delta is a piece of answer text.
+	Delta(text string)
+	// Citation is an accepted citation.
+	Citation(c Citation)
+	// Step is a finished execution step.
+	Step(s Step)
+}
+
+// Discard is a Sink that drops everything.
+type Discard struct{}
+
+// Delta drops text.
+func (Discard) Delta(string) {}
+
+// Citation drops c.
+func (Discard) Citation(Citation) {}
+
+// Step drops s.
+func (Discard) Step(Step) {}
+
+// SearchFunc runs a further retrieval (the model's search tool).
+type SearchFunc func(ctx context.Context, query string) ([]retrieval.Hit, error)
+
+// Request is what an Answerer gets.
+type Request struct {
+	// Question is the user's message.
+	Question string
+	// History is the recent conversation before Question, oldest first.
+	History []Turn
+	// Sources are the retrieved chunks; source n is Sources[n-1].
+	Sources []retrieval.Hit
+	// Model overrides the configured model for this request ("" keeps it).
+	Model string
+	// Search runs a further retrieval; nil disables the search tool.
+	Search SearchFunc
+}
+
+// Result is a finished answer.
+type Result struct {
+	// Text is the answer text.
+	Text string
+	// Citations are the accepted citations, in order.
+	Citations []Citation
+	// Steps are the answerer's execution steps.
+	Steps []Step
+}
+
+// Answerer produces an answer with verified citations.
+type Answerer interface {
+	// Answer answers req, reporting progress to sink. Errors are
+	// *apperr.Error of kind Unavailable or BadGateway for model failures.
+	Answer(ctx context.Context, req Request, sink Sink) (Result, error)
+	// Name names the answerer (its model) for execution steps.
+	Name() string
+}
+
+// NewStep returns a step of type typ with data, stamped now.
+func NewStep(typ string, data map[string]any) Step {
+	return Step{Type: typ, Data: data, At: time.Now().UTC()}
+}
+
+// Pipeline runs retrieval and an Answerer for one question.
+type Pipeline struct {
+	// Searcher retrieves sources.
+	Searcher *retrieval.Searcher
+	// Answerer answers from them.
+	Answerer Answerer
+	// HistoryBudget bounds the runes of conversation passed along.
+	HistoryBudget int
+}
+
+// Options are per-question settings.
+type Options struct {
+	// PathPrefix restricts retrieval to a folder.
+	PathPrefix string
+	// TopK is the number of sources retrieved (0: default).
+	TopK int
+	// Model overrides the answerer's model.
+	Model string
+}
+
+// Run retrieves sources for question in tenantID and answers it. Every
+// step, including the retrieval, is both sent to sink and returned in the
+// result; on error the steps so far are returned with it.
+func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string, history []Turn, opt Options, sink Sink) (Result, error) {
+	var steps []Step
+	step := func(s Step) {
+		steps = append(steps, s)
+		sink.Step(s)
+	}
+	search := func(ctx context.Context, query string) ([]retrieval.Hit, error) {
+		t0 := time.Now()
+		q := retrieval.Query{Text: query, TopK: opt.TopK, PathPrefix: opt.PathPrefix, Mode: retrieval.Hybrid}
+		hits, err := p.Searcher.Search(ctx, tenantID, q)
+		if err != nil {
+			return nil, err
+		}
+		step(NewStep("retrieval", map[string]any{
+			"query": query, "mode": string(q.Mode), "path_prefix": opt.PathPrefix, "top_k": q.TopK,
+			"latency_ms": time.Since(t0).Milliseconds(), "hits": hitSummaries(hits),
+		}))
+		return hits, nil
+	}
+	hits, err := search(ctx, question)
+	if err != nil {
+		return Result{Steps: steps}, err
+	}
+	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Search: search}
+	res, err := p.Answerer.Answer(ctx, req, stepSink{sink, step})
+	res.Steps = append(steps, res.Steps...)
+	if err != nil {
+		if _, ok := apperr.As(err); !ok {
+			err = &apperr.Error{Kind: apperr.Unavailable, Code: "generation_failed", Message: "the answer could not be generated", Err: err}
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// stepSink forwards deltas and citations and routes steps through step.
+type stepSink struct {
+	Sink
+	step func(Step)
+}
+
+func (s stepSink) Step(st Step) { s.step(st) }
+
+func hitSummaries(hits []retrieval.Hit) []map[string]any {
+	out := make([]map[string]any, len(hits))
+	for i, h := range hits {
+		out[i] = map[string]any{
+			"source": i + 1, "chunk_id": h.ChunkID, "document_id": h.DocumentID, "document_name": h.DocumentName,
+			"version_number": h.VersionNumber, "score": h.Score, "vector_rank": h.VectorRank, "text_rank": h.TextRank,
+		}
+	}
+	return out
+}
+
+// trimHistory keeps the most recent turns whose text fits in budget runes.
+func trimHistory(h []Turn, budget int) []Turn {
+	if budget <= 0 {
+		budget = 8000
+	}
+	used, i := 0, len(h)
+	for i > 0 {
+		n := len([]rune(h[i-1].Text))
+		if used+n > budget {
+			break
+		}
+		used += n
+		i--
+	}
+	return h[i:]
+}
+
+// verify checks a citation against the offered sources: the source number
+// must be offered and the quote must be located in its chunk. It returns
+// the citation with the verified span, or the reason for rejection.
+func verify(sources []retrieval.Hit, source int, quote string) (Citation, string) {
+	if source < 1 || source > len(sources) {
+		return Citation{}, fmt.Sprintf("source %d was not offered", source)
+	}
+	h := sources[source-1]
+	s, l, ok := Locate(h.Content, quote)
+	if !ok {
+		return Citation{}, "quote not found in the source"
+	}
+	return Citation{ChunkID: h.ChunkID, Quote: Slice(h.Content, s, l), StartChar: s, Length: l}, ""
+}

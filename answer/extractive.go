@@ -1,0 +1,204 @@
+package answer
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/cairn-rag/cairn/retrieval"
+	"github.com/cairn-rag/cairn/textsearch"
+)
+
+// NotFoundText is the extractive answer when no source is relevant.
+const NotFoundText = "I could not find anything in the knowledge base that answers this question."
+
+// Extractive is the offline answerer: it picks the sentences of the
+// retrieved chunks that best answer the question (IDF-weighted term
+// overlap, with bigrams for unspaced scripts as textsearch tokenises),
+// composes a short answer from them and cites each sentence as an exact
+// span, so its citations are exact by construction.
+type Extractive struct {
+	// MaxSentences is the most sentences cited (default 2).
+	MaxSentences int
+	// SecondRatio is how close (score ratio) a further sentence must come to
+	// the best one to be cited too (default 0.5).
+	SecondRatio float64
+	// MinCoverage is the least share of the question's term weight the best
+	// sentence must cover to count as relevant (default 0.3).
+	MinCoverage float64
+}
+
+// Name names the extractive answerer.
+func (Extractive) Name() string { return "extractive" }
+
+// Sentence is a span of a chunk's content in code points.
+type Sentence struct {
+	Start, Length int
+	Text          string
+}
+
+// Sentences splits text into sentences (., !, ?, their CJK, Arabic and
+// Devanagari forms, line breaks, and spaces inside Thai text), merging
+// fragments shorter than 20 code points into their successor.
+func Sentences(text string) []Sentence {
+	r := []rune(text)
+	var out []Sentence
+	start := 0
+	emit := func(end int) {
+		s, e := start, end
+		for s < e && unicode.IsSpace(r[s]) {
+			s++
+		}
+		for e > s && unicode.IsSpace(r[e-1]) {
+			e--
+		}
+		start = end
+		if s == e {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].Length < 20 {
+			prev := out[n-1]
+			out[n-1] = Sentence{Start: prev.Start, Length: e - prev.Start, Text: string(r[prev.Start:e])}
+			return
+		}
+		out = append(out, Sentence{Start: s, Length: e - s, Text: string(r[s:e])})
+	}
+	for i, c := range r {
+		next := rune(' ')
+		if i+1 < len(r) {
+			next = r[i+1]
+		}
+		switch {
+		case c == '\n':
+			emit(i + 1)
+		case c == '。' || c == '！' || c == '？' || c == '।' || c == '؟':
+			emit(i + 1)
+		case (c == '.' || c == '!' || c == '?') && unicode.IsSpace(next):
+			emit(i + 1)
+		case c == ' ' && i > 0 && unicode.Is(unicode.Thai, r[i-1]) && i-start >= 40:
+			emit(i + 1)
+		}
+	}
+	emit(len(r))
+	return out
+}
+
+type candidate struct {
+	source int // 1-based
+	sent   Sentence
+	terms  map[string]bool
+	score  float64
+}
+
+// Answer composes the answer from the best sentences of req.Sources.
+func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result, error) {
+	if x.MaxSentences <= 0 {
+		x.MaxSentences = 2
+	}
+	if x.SecondRatio <= 0 {
+		x.SecondRatio = 0.5
+	}
+	if x.MinCoverage <= 0 {
+		x.MinCoverage = 0.3
+	}
+	best := x.rank(req)
+	var res Result
+	if len(best) == 0 {
+		res.Text = NotFoundText
+		sink.Delta(res.Text)
+		res.Steps = append(res.Steps, NewStep("citations", map[string]any{"accepted": []Citation{}, "rejected": []any{}, "reason": "no relevant sentence"}))
+		return res, ctx.Err()
+	}
+	var b strings.Builder
+	for i, c := range best {
+		h := req.Sources[c.source-1]
+		cit := Citation{ChunkID: h.ChunkID, Quote: c.sent.Text, StartChar: c.sent.Start, Length: c.sent.Length}
+		piece := c.sent.Text + " [" + itoa(c.source) + "]"
+		if i > 0 {
+			piece = " " + piece
+		}
+		b.WriteString(piece)
+		sink.Delta(piece)
+		sink.Citation(cit)
+		res.Citations = append(res.Citations, cit)
+	}
+	res.Text = b.String()
+	st := NewStep("citations", map[string]any{"accepted": res.Citations, "rejected": []any{}})
+	res.Steps = append(res.Steps, st)
+	return res, ctx.Err()
+}
+
+// rank returns the sentences to cite, best first (none when nothing is
+// relevant).
+func (x Extractive) rank(req Request) []candidate {
+	qw := map[string]float64{}
+	for _, t := range textsearch.Terms(req.Question) {
+		qw[t] = 1
+	}
+	if len(qw) == 0 {
+		return nil
+	}
+	var cands []candidate
+	df := map[string]int{}
+	for i, h := range req.Sources {
+		for _, s := range Sentences(h.Content) {
+			c := candidate{source: i + 1, sent: s, terms: map[string]bool{}}
+			for _, t := range textsearch.Terms(s.Text) {
+				if _, ok := qw[t]; ok && !c.terms[t] {
+					c.terms[t] = true
+					df[t]++
+				}
+			}
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	n := float64(len(cands))
+	idf := func(t string) float64 {
+		d := float64(df[t])
+		return math.Log(1 + (n-d+0.5)/(d+0.5))
+	}
+	var total float64
+	for t, w := range qw {
+		total += w * idf(t)
+	}
+	for i := range cands {
+		c := &cands[i]
+		for t := range c.terms {
+			c.score += qw[t] * idf(t)
+		}
+		// A small prior for the better-ranked sources breaks near ties.
+		c.score *= 1 + 0.15/float64(c.source)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	top := cands[0]
+	if total == 0 || top.score/(1.15*total) < x.MinCoverage {
+		return nil
+	}
+	out := []candidate{top}
+	for _, c := range cands[1:] {
+		if len(out) == x.MaxSentences {
+			break
+		}
+		if c.score >= x.SecondRatio*top.score {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Sources formats hits as the numbered sources given to a model.
+func Sources(hits []retrieval.Hit, first int) string {
+	var b strings.Builder
+	for i, h := range hits {
+		b.WriteString("[" + itoa(first+i) + "] " + h.DocumentName + " (" + h.MaterializedPath + ")\n" + h.Content + "\n\n")
+	}
+	return b.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

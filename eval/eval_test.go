@@ -1,0 +1,174 @@
+// Package eval measures the offline pipeline (hybrid retrieval and the
+// extractive answerer) on XQuAD: each paragraph is stored as one
+// document, each question is asked, and per language it reports
+// retrieval Recall@1, Recall@5 and MRR of the gold paragraph, the share of
+// answers whose cited spans contain the gold answer, and citation
+// exactness. Run by `make eval` (CAIRN_EVAL=1); data from CAIRN_XQUAD_DIR
+// or ../shared/data/xquad relative to the repository root.
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/internal/fixture"
+	"github.com/cairn-rag/cairn/internal/testdb"
+	"github.com/cairn-rag/cairn/retrieval"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type squad struct {
+	Data []struct {
+		Title      string `json:"title"`
+		Paragraphs []struct {
+			Context string `json:"context"`
+			QAs     []struct {
+				ID       string `json:"id"`
+				Question string `json:"question"`
+				Answers  []struct {
+					Start int    `json:"answer_start"`
+					Text  string `json:"text"`
+				} `json:"answers"`
+			} `json:"qas"`
+		} `json:"paragraphs"`
+	} `json:"data"`
+}
+
+// anchors are plain BM25's Recall@1 and the best-overlap sentence's
+// answer share, which the pipeline must beat.
+var anchors = map[string]struct{ recall1, answer float64 }{
+	"en": {0.919, 0.737}, "zh": {0.934, 0.759}, "th": {0.892, 0}, "ar": {0.810, 0}, "hi": {0.899, 0},
+}
+
+func dataDir() string {
+	if d := os.Getenv("CAIRN_XQUAD_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "shared", "data", "xquad")
+}
+
+type metrics struct {
+	n, hit1, hit5, contained, citations, exact int
+	rr                                         float64
+}
+
+func TestXQuAD(t *testing.T) {
+	if os.Getenv("CAIRN_EVAL") == "" {
+		t.Skip("set CAIRN_EVAL=1 (make eval) to run the XQuAD evaluation")
+	}
+	pool := testdb.Pool(t)
+	for _, lang := range []string{"en", "zh", "ar", "hi", "th"} {
+		t.Run(lang, func(t *testing.T) {
+			ctx := context.Background()
+			raw, err := os.ReadFile(filepath.Join(dataDir(), "xquad."+lang+".json"))
+			require.NoError(t, err)
+			var ds squad
+			require.NoError(t, json.Unmarshal(raw, &ds))
+			tenant, _ := testdb.Tenant(t, pool)
+			type qa struct {
+				question string
+				doc      uuid.UUID
+				start    int
+				length   int
+			}
+			var qas []qa
+			contents := map[uuid.UUID]string{}
+			for ai, art := range ds.Data {
+				for pi, p := range art.Paragraphs {
+					d, err := fixture.Document(ctx, pool, tenant, "/xquad/"+lang, fmt.Sprintf("a%02d-p%02d", ai, pi), []string{p.Context})
+					require.NoError(t, err)
+					contents[d.Chunks[0][0]] = p.Context
+					for _, q := range p.QAs {
+						a := q.Answers[0]
+						qas = append(qas, qa{q.Question, d.ID, a.Start, utf8.RuneCountInString(a.Text)})
+					}
+				}
+			}
+			s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
+			require.NoError(t, err)
+			x := answer.Extractive{}
+			var mu sync.Mutex
+			var m metrics
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(4)
+			for _, q := range qas {
+				g.Go(func() error {
+					hits, err := s.Search(gctx, tenant, retrieval.Query{Text: q.question, TopK: 10})
+					if err != nil {
+						return err
+					}
+					rank := 0
+					for i, h := range hits {
+						if h.DocumentID == q.doc {
+							rank = i + 1
+							break
+						}
+					}
+					src := hits[:min(5, len(hits))]
+					res, err := x.Answer(gctx, answer.Request{Question: q.question, Sources: src}, answer.Discard{})
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					m.n++
+					if rank == 1 {
+						m.hit1++
+					}
+					if rank >= 1 && rank <= 5 {
+						m.hit5++
+					}
+					if rank > 0 {
+						m.rr += 1 / float64(rank)
+					}
+					found := false
+					for _, c := range res.Citations {
+						m.citations++
+						if answer.Slice(contents[c.ChunkID], c.StartChar, c.Length) == c.Quote {
+							m.exact++
+						}
+						for _, h := range src {
+							if h.ChunkID == c.ChunkID && h.DocumentID == q.doc {
+								s0 := h.StartOffset + c.StartChar
+								if s0 <= q.start && q.start+q.length <= s0+c.Length {
+									found = true
+								}
+							}
+						}
+					}
+					if found {
+						m.contained++
+					}
+					return nil
+				})
+			}
+			require.NoError(t, g.Wait())
+			n := float64(m.n)
+			exact := 1.0
+			if m.citations > 0 {
+				exact = float64(m.exact) / float64(m.citations)
+			}
+			line := fmt.Sprintf("xquad %s: questions %d  Recall@1 %.3f  Recall@5 %.3f  MRR %.3f  answer-in-citation %.3f  citation exactness %.3f (%d/%d)",
+				lang, m.n, float64(m.hit1)/n, float64(m.hit5)/n, m.rr/n, float64(m.contained)/n, exact, m.exact, m.citations)
+			fmt.Println(line)
+			t.Log(line)
+			a := anchors[lang]
+			require.Equal(t, m.citations, m.exact, "every citation must be an exact slice")
+			require.Greater(t, float64(m.hit1)/n, a.recall1, "Recall@1 must beat plain BM25")
+			require.Greater(t, float64(m.contained)/n, a.answer, "answer share must beat the best-overlap sentence")
+		})
+	}
+}
