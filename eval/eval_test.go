@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -70,7 +72,12 @@ func TestXQuAD(t *testing.T) {
 		t.Skip("set CAIRN_EVAL=1 (make eval) to run the XQuAD evaluation")
 	}
 	pool := testdb.Pool(t)
-	for _, lang := range []string{"en", "zh", "ar", "hi", "th"} {
+	langs := []string{"en", "zh", "ar", "hi", "th"}
+	if l := os.Getenv("CAIRN_EVAL_LANGS"); l != "" {
+		langs = strings.Split(l, ",")
+	}
+	mode := retrieval.Mode(os.Getenv("CAIRN_EVAL_MODE"))
+	for _, lang := range langs {
 		t.Run(lang, func(t *testing.T) {
 			ctx := context.Background()
 			raw, err := os.ReadFile(filepath.Join(dataDir(), "xquad."+lang+".json"))
@@ -97,7 +104,7 @@ func TestXQuAD(t *testing.T) {
 					}
 				}
 			}
-			s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
+			s, err := retrieval.New(pool, embed.NewHashing(), evalConfig())
 			require.NoError(t, err)
 			x := answer.Extractive{}
 			var mu sync.Mutex
@@ -106,7 +113,7 @@ func TestXQuAD(t *testing.T) {
 			g.SetLimit(4)
 			for _, q := range qas {
 				g.Go(func() error {
-					hits, err := s.Search(gctx, tenant, retrieval.Query{Text: q.question, TopK: 10})
+					hits, err := s.Search(gctx, tenant, retrieval.Query{Text: q.question, TopK: 10, Mode: mode})
 					if err != nil {
 						return err
 					}
@@ -171,4 +178,14 @@ func TestXQuAD(t *testing.T) {
 			require.Greater(t, float64(m.contained)/n, a.answer, "answer share must beat the best-overlap sentence")
 		})
 	}
+}
+
+// evalConfig reads retrieval settings from the environment, as the
+// service does, so that the evaluation measures what is configured.
+func evalConfig() retrieval.Config {
+	f := func(name string) float64 {
+		v, _ := strconv.ParseFloat(os.Getenv(name), 64)
+		return v
+	}
+	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
 }

@@ -41,7 +41,7 @@ const (
 // Defaults of Config.
 const (
 	RRFKDefault           = 60
-	VectorWeightDefault   = 0.6
+	VectorWeightDefault   = 0.2
 	TextWeightDefault     = 1.0
 	EfSearchDefault       = 100
 	TextCandidatesDefault = 2000
@@ -49,6 +49,12 @@ const (
 	MaxTopK               = 100
 	BM25K1Default         = 1.2
 	BM25BDefault          = 0.75
+)
+
+// The fusion methods of Config.Fusion.
+const (
+	FusionScore = "score"
+	FusionRRF   = "rrf"
 )
 
 // Config tunes retrieval. The zero value of each field selects its default.
@@ -59,6 +65,10 @@ type Config struct {
 	VectorWeight float64
 	// TextWeight weighs the text leg in the fusion.
 	TextWeight float64
+	// Fusion is how hybrid search merges the legs: "score" (default) adds
+	// each leg's score normalised by the leg's best score, times its weight;
+	// "rrf" is weighted reciprocal rank fusion, Σ weight/(RRFK+rank).
+	Fusion string
 	// EfSearch is hnsw.ef_search for the vector leg.
 	EfSearch int
 	// TextCandidates caps the chunks the text leg scores: rare query terms
@@ -78,6 +88,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TextWeight <= 0 {
 		c.TextWeight = TextWeightDefault
+	}
+	if c.Fusion == "" {
+		c.Fusion = FusionScore
 	}
 	if c.EfSearch <= 0 {
 		c.EfSearch = EfSearchDefault
@@ -232,8 +245,8 @@ type fusedHit struct {
 	vectorRank, textRank int
 }
 
-// fuse merges the legs by weighted reciprocal rank; a single leg keeps its
-// own scores.
+// fuse merges the legs by Config.Fusion; a single leg keeps its own
+// scores.
 func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
 	byID := map[uuid.UUID]*fusedHit{}
 	var order []*fusedHit
@@ -247,24 +260,26 @@ func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
 		return h
 	}
 	single := vec == nil || txt == nil
-	for i, r := range vec {
-		h := get(r.ID)
-		h.vectorRank = i + 1
-		if single {
-			h.score = r.Score
-		} else {
-			h.score += s.cfg.VectorWeight / (s.cfg.RRFK + float64(i+1))
+	add := func(leg []Scored, weight float64, setRank func(*fusedHit, int)) {
+		top := 0.0
+		if len(leg) > 0 {
+			top = leg[0].Score
+		}
+		for i, r := range leg {
+			h := get(r.ID)
+			setRank(h, i+1)
+			switch {
+			case single:
+				h.score = r.Score
+			case s.cfg.Fusion == FusionRRF:
+				h.score += weight / (s.cfg.RRFK + float64(i+1))
+			case top > 0:
+				h.score += weight * r.Score / top
+			}
 		}
 	}
-	for i, r := range txt {
-		h := get(r.ID)
-		h.textRank = i + 1
-		if single {
-			h.score = r.Score
-		} else {
-			h.score += s.cfg.TextWeight / (s.cfg.RRFK + float64(i+1))
-		}
-	}
+	add(vec, s.cfg.VectorWeight, func(h *fusedHit, r int) { h.vectorRank = r })
+	add(txt, s.cfg.TextWeight, func(h *fusedHit, r int) { h.textRank = r })
 	sort.SliceStable(order, func(i, j int) bool { return order[i].score > order[j].score })
 	out := make([]fusedHit, 0, min(k, len(order)))
 	for _, h := range order {
