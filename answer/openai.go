@@ -1,0 +1,409 @@
+package answer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/retrieval"
+)
+
+// Defaults of OpenAIConfig.
+const (
+	MaxRetriesDefault    = 3
+	MaxBackoffDefault    = 8 * time.Second
+	MaxToolRoundsDefault = 3
+	citationsMarker      = "CITATIONS:"
+	searchToolName       = "search_knowledge_base"
+)
+
+// OpenAIConfig configures the OpenAI-compatible answerer.
+type OpenAIConfig struct {
+	// BaseURL is the endpoint (e.g. https://api.openai.com/v1); empty uses OpenAI's.
+	BaseURL string
+	// APIKey is sent as the bearer token.
+	APIKey string
+	// Model is the default chat model.
+	Model string
+	// Timeout bounds one model call, its stream included.
+	Timeout time.Duration
+	// MaxRetries is how often a 429 or 5xx answer is retried.
+	MaxRetries int
+	// MaxBackoff caps the wait between retries, Retry-After included.
+	MaxBackoff time.Duration
+	// MaxToolRounds bounds the search tool calls of one answer.
+	MaxToolRounds int
+	// Transport is the HTTP transport (nil: http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// OpenAI answers with a chat model over the OpenAI wire format: it
+// streams, offers a search_knowledge_base tool, and verifies each quoted
+// citation against its source before keeping it.
+type OpenAI struct {
+	client *openai.Client
+	cfg    OpenAIConfig
+}
+
+// NewOpenAI returns an OpenAI answerer.
+func NewOpenAI(cfg OpenAIConfig) *OpenAI {
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	} else if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = MaxRetriesDefault
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = MaxBackoffDefault
+	}
+	if cfg.MaxToolRounds <= 0 {
+		cfg.MaxToolRounds = MaxToolRoundsDefault
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 120 * time.Second
+	}
+	base := cfg.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	oc := openai.DefaultConfig(cfg.APIKey)
+	if cfg.BaseURL != "" {
+		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	}
+	oc.HTTPClient = &http.Client{Transport: &retryTransport{base: base, retries: cfg.MaxRetries, maxWait: cfg.MaxBackoff}}
+	return &OpenAI{client: openai.NewClientWithConfig(oc), cfg: cfg}
+}
+
+// Name is the default model.
+func (o *OpenAI) Name() string { return o.cfg.Model }
+
+const systemPrompt = `You are Cairn, a knowledge-base assistant. Answer the user's question using only the numbered sources below; mark statements with the source number in brackets, like [1]. If the sources do not answer the question, say so plainly.
+After the answer write a line "` + citationsMarker + `" and then one line per citation in the form
+[n] "verbatim quote"
+where n is a source number and the quote is copied exactly from that source (a sentence or phrase, at most 300 characters). Do not cite anything that is not in the sources. You may call ` + searchToolName + ` to search the knowledge base for more sources; its results are numbered after the existing ones.
+
+Sources:
+`
+
+var searchTool = openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
+	Name:        searchToolName,
+	Description: "Search the knowledge base and return further numbered sources.",
+	Parameters: json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"what to search for"}},"required":["query"]}`),
+}}
+
+// Answer runs the model (with tool rounds) and verifies its citations.
+func (o *OpenAI) Answer(ctx context.Context, req Request, sink Sink) (Result, error) {
+	model := o.cfg.Model
+	if req.Model != "" {
+		model = req.Model
+	}
+	sources := append([]retrieval.Hit(nil), req.Sources...)
+	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: systemPrompt + Sources(sources, 1)}}
+	for _, t := range req.History {
+		role := openai.ChatMessageRoleUser
+		switch t.Role {
+		case "ASSISTANT":
+			role = openai.ChatMessageRoleAssistant
+		case "SYSTEM":
+			role = openai.ChatMessageRoleSystem
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: role, Content: t.Text})
+	}
+	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: req.Question})
+	var res Result
+	step := func(s Step) {
+		res.Steps = append(res.Steps, s)
+		sink.Step(s)
+	}
+	for round := 1; ; round++ {
+		tools := []openai.Tool(nil)
+		if req.Search != nil && round <= o.cfg.MaxToolRounds {
+			tools = []openai.Tool{searchTool}
+		}
+		out, err := o.call(ctx, model, msgs, tools, sink)
+		step(NewStep("model_call", map[string]any{
+			"model": model, "round": round, "prompt_tokens": out.usage.PromptTokens, "completion_tokens": out.usage.CompletionTokens,
+			"latency_ms": out.latency.Milliseconds(), "finish_reason": out.finish, "error": errText(err),
+		}))
+		if err != nil {
+			return res, err
+		}
+		if len(out.calls) == 0 {
+			res.Text = strings.TrimSpace(out.answer)
+			o.citations(sources, out.citations, sink, &res, step)
+			return res, nil
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: out.content, ToolCalls: out.calls})
+		for _, tc := range out.calls {
+			content, data := o.runTool(ctx, req.Search, tc, &sources)
+			step(NewStep("tool_call", data))
+			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, ToolCallID: tc.ID, Name: tc.Function.Name, Content: content})
+		}
+	}
+}
+
+func errText(err error) any {
+	if err == nil {
+		return nil
+	}
+	return err.Error()
+}
+
+func (o *OpenAI) runTool(ctx context.Context, search SearchFunc, tc openai.ToolCall, sources *[]retrieval.Hit) (string, map[string]any) {
+	data := map[string]any{"id": tc.ID, "name": tc.Function.Name, "arguments": tc.Function.Arguments}
+	if tc.Function.Name != searchToolName {
+		data["error"] = "unknown tool"
+		return "error: unknown tool " + tc.Function.Name, data
+	}
+	var args struct {
+		Query string `json:"query"`
+	}
+	if err := json.Unmarshal([]byte(tc.Function.Arguments), &args); err != nil || strings.TrimSpace(args.Query) == "" {
+		data["error"] = "invalid arguments"
+		return `error: arguments must be {"query": "..."}`, data
+	}
+	hits, err := search(ctx, args.Query)
+	if err != nil {
+		data["error"] = err.Error()
+		return "error: search failed", data
+	}
+	first := len(*sources) + 1
+	*sources = append(*sources, hits...)
+	data["sources"] = hitSummaries(hits)
+	data["first_source"] = first
+	if len(hits) == 0 {
+		return "no results", data
+	}
+	return Sources(hits, first), data
+}
+
+type rawCitation struct {
+	source int
+	quote  string
+}
+
+var citeLine = regexp.MustCompile(`^\s*(?:[-*]\s*)?\[(\d+)\]\s*[:\-–]?\s*["“”']?(.*?)["“”']?\s*$`)
+
+// parseCitations reads the lines after the citations marker.
+func parseCitations(block string) []rawCitation {
+	var out []rawCitation
+	for _, line := range strings.Split(block, "\n") {
+		m := citeLine.FindStringSubmatch(line)
+		if m == nil || strings.TrimSpace(m[2]) == "" {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		out = append(out, rawCitation{n, m[2]})
+	}
+	return out
+}
+
+func (o *OpenAI) citations(sources []retrieval.Hit, raw []rawCitation, sink Sink, res *Result, step func(Step)) {
+	rejected := []map[string]any{}
+	seen := map[Citation]bool{}
+	for _, rc := range raw {
+		c, reason := verify(sources, rc.source, rc.quote)
+		if reason != "" {
+			rejected = append(rejected, map[string]any{"source": rc.source, "quote": rc.quote, "reason": reason})
+			continue
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		res.Citations = append(res.Citations, c)
+		sink.Citation(c)
+	}
+	accepted := res.Citations
+	if accepted == nil {
+		accepted = []Citation{}
+	}
+	step(NewStep("citations", map[string]any{"accepted": accepted, "rejected": rejected}))
+}
+
+type callOut struct {
+	content   string // everything the model wrote
+	answer    string // the part before the citations marker
+	citations []rawCitation
+	calls     []openai.ToolCall
+	usage     openai.Usage
+	finish    string
+	latency   time.Duration
+}
+
+// call runs one streamed completion, forwarding answer text (never the
+// citation block) to sink as it arrives.
+func (o *OpenAI) call(ctx context.Context, model string, msgs []openai.ChatCompletionMessage, tools []openai.Tool, sink Sink) (callOut, error) {
+	t0 := time.Now()
+	var out callOut
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	stream, err := o.client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
+		Model: model, Messages: msgs, Tools: tools, Stream: true,
+		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
+	})
+	if err != nil {
+		out.latency = time.Since(t0)
+		return out, modelError(ctx, err)
+	}
+	defer stream.Close()
+	var content strings.Builder
+	emitted := 0
+	marker := -1
+	byIndex := map[int]*openai.ToolCall{}
+	var order []int
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			out.latency = time.Since(t0)
+			return out, modelError(ctx, err)
+		}
+		if chunk.Usage != nil {
+			out.usage = *chunk.Usage
+		}
+		for _, ch := range chunk.Choices {
+			if ch.FinishReason != "" {
+				out.finish = string(ch.FinishReason)
+			}
+			for _, tc := range ch.Delta.ToolCalls {
+				i := 0
+				if tc.Index != nil {
+					i = *tc.Index
+				}
+				cur, ok := byIndex[i]
+				if !ok {
+					cur = &openai.ToolCall{Type: openai.ToolTypeFunction}
+					byIndex[i] = cur
+					order = append(order, i)
+				}
+				if tc.ID != "" {
+					cur.ID = tc.ID
+				}
+				cur.Function.Name += tc.Function.Name
+				cur.Function.Arguments += tc.Function.Arguments
+			}
+			if ch.Delta.Content == "" {
+				continue
+			}
+			content.WriteString(ch.Delta.Content)
+			if marker >= 0 {
+				continue
+			}
+			s := content.String()
+			if i := strings.Index(s, citationsMarker); i >= 0 {
+				marker = i
+				if i > emitted {
+					sink.Delta(s[emitted:i])
+				}
+				emitted = i
+				continue
+			}
+			safe := len(s) - len(citationsMarker) + 1
+			for safe > emitted && safe < len(s) && !utf8.RuneStart(s[safe]) {
+				safe--
+			}
+			if safe > emitted {
+				sink.Delta(s[emitted:safe])
+				emitted = safe
+			}
+		}
+	}
+	out.latency = time.Since(t0)
+	out.content = content.String()
+	for _, i := range order {
+		out.calls = append(out.calls, *byIndex[i])
+	}
+	if marker < 0 {
+		if len(out.calls) == 0 && emitted < len(out.content) {
+			sink.Delta(out.content[emitted:])
+		}
+		out.answer = out.content
+		return out, nil
+	}
+	out.answer = out.content[:marker]
+	out.citations = parseCitations(out.content[marker+len(citationsMarker):])
+	return out, nil
+}
+
+// modelError turns a client error into a domain error.
+func modelError(ctx context.Context, err error) error {
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	switch {
+	case ctx.Err() != nil:
+		return &apperr.Error{Kind: apperr.Unavailable, Code: "model_timeout", Message: "the model did not answer in time", Err: err}
+	case errors.As(err, &apiErr):
+		return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error", Message: fmt.Sprintf("the model server answered with status %d", apiErr.HTTPStatusCode), Err: err}
+	case errors.As(err, &reqErr):
+		return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error", Message: fmt.Sprintf("the model server answered with status %d", reqErr.HTTPStatusCode), Err: err}
+	}
+	return &apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable", Message: "the model server could not be reached", Err: err}
+}
+
+// retryTransport retries 429 and 5xx answers with capped, jittered
+// exponential backoff, honouring Retry-After (capped too).
+type retryTransport struct {
+	base    http.RoundTripper
+	retries int
+	maxWait time.Duration
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		resp, err := t.base.RoundTrip(req)
+		if err != nil || attempt >= t.retries || !retryable(resp.StatusCode) || (attempt >= 0 && req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		wait := t.backoff(attempt, resp.Header.Get("Retry-After"))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		timer := time.NewTimer(wait)
+		select {
+		case <-req.Context().Done():
+			timer.Stop()
+			return nil, req.Context().Err()
+		case <-timer.C:
+		}
+	}
+}
+
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusBadGateway ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout || status == http.StatusInternalServerError
+}
+
+// backoff is Retry-After when given (seconds or an HTTP date), otherwise
+// full jitter over 250ms·2^attempt; both capped at maxWait.
+func (t *retryTransport) backoff(attempt int, retryAfter string) time.Duration {
+	if retryAfter != "" {
+		if s, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && s >= 0 {
+			return min(time.Duration(s)*time.Second, t.maxWait)
+		}
+		if at, err := http.ParseTime(retryAfter); err == nil {
+			return min(max(time.Until(at), 0), t.maxWait)
+		}
+	}
+	ceil := min(250*time.Millisecond<<min(attempt, 10), t.maxWait)
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
