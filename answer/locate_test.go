@@ -15,7 +15,7 @@ func TestLocate(t *testing.T) {
 	content := "Le café “Brûlé” — ouvert en 1999 🎉.\nIl sert du  thé vert 绿茶 aux   clients fidèles."
 	cases := []struct {
 		name, quote, want string
-		ok               bool
+		ok                bool
 	}{
 		{"ExactMatchWithAccentsAndEmoji", "ouvert en 1999 🎉", "ouvert en 1999 🎉", true},
 		{"ExactMatchCJK", "绿茶", "绿茶", true},

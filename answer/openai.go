@@ -99,7 +99,7 @@ Sources:
 var searchTool = openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
 	Name:        searchToolName,
 	Description: "Search the knowledge base and return further numbered sources.",
-	Parameters: json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"what to search for"}},"required":["query"]}`),
+	Parameters:  json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"what to search for"}},"required":["query"]}`),
 }}
 
 // Answer runs the model (with tool rounds) and verifies its citations.

@@ -105,7 +105,7 @@ type recorder struct {
 	steps     []answer.Step
 }
 
-func (r *recorder) Delta(s string)              { r.deltas = append(r.deltas, s) }
+func (r *recorder) Delta(s string)             { r.deltas = append(r.deltas, s) }
 func (r *recorder) Citation(c answer.Citation) { r.citations = append(r.citations, c) }
 func (r *recorder) Step(s answer.Step)         { r.steps = append(r.steps, s) }
 
