@@ -27,8 +27,8 @@ import (
 const (
 	// MaxAttachments bounds the attachments of one message.
 	MaxAttachments = 10
-	// MaxImageBytes is the size a stored image must fit under (1.5 MB).
-	MaxImageBytes = 1_500_000
+	// MaxImageBytesDefault is the size a stored image must fit under (1.5 MB).
+	MaxImageBytesDefault = 1_500_000
 	// MaxImagePixels bounds the decoded size of an image (decompression bombs).
 	MaxImagePixels = 50_000_000
 	// JPEGQuality is the quality images are re-encoded at.
@@ -96,7 +96,7 @@ type preparedAttachment struct {
 	data           []byte
 }
 
-func prepareAttachments(in []NewAttachment) ([]preparedAttachment, error) {
+func prepareAttachments(in []NewAttachment, maxImageBytes int) ([]preparedAttachment, error) {
 	if len(in) > MaxAttachments {
 		return nil, apperr.Unprocessablef("attachment_invalid", "attachments", "at most %d attachments per message", MaxAttachments)
 	}
@@ -119,7 +119,7 @@ func prepareAttachments(in []NewAttachment) ([]preparedAttachment, error) {
 			mt = "image/jpeg"
 		}
 		if decode, ok := imageDecoders[mt]; ok {
-			data, w, h, err := ToJPEG(a.Data, mt, decode)
+			data, w, h, err := ToJPEG(a.Data, mt, decode, maxImageBytes)
 			if err != nil {
 				return nil, apperr.Unprocessablef("attachment_invalid", field+".data", "%s.data does not decode as %s: %v", field, mt, err)
 			}
@@ -131,9 +131,9 @@ func prepareAttachments(in []NewAttachment) ([]preparedAttachment, error) {
 }
 
 // ToJPEG decodes an image of media type mt and re-encodes it as JPEG,
-// scaling it down until it fits under MaxImageBytes. It returns the JPEG
-// and its width and height. decode may be nil (chosen by mt).
-func ToJPEG(data []byte, mt string, decode func(io.Reader) (image.Image, error)) ([]byte, int, int, error) {
+// scaling it down until it fits under maxBytes. It returns the JPEG and its
+// width and height. decode may be nil (chosen by mt).
+func ToJPEG(data []byte, mt string, decode func(io.Reader) (image.Image, error), maxBytes int) ([]byte, int, int, error) {
 	if decode == nil {
 		if decode = imageDecoders[mt]; decode == nil {
 			return nil, 0, 0, fmt.Errorf("unsupported image type %s", mt)
@@ -162,16 +162,16 @@ func ToJPEG(data []byte, mt string, decode func(io.Reader) (image.Image, error))
 			return nil, 0, 0, err
 		}
 		cb := cur.Bounds()
-		if buf.Len() < MaxImageBytes {
+		if buf.Len() < maxBytes {
 			return buf.Bytes(), cb.Dx(), cb.Dy(), nil
 		}
-		scale := math.Sqrt(float64(MaxImageBytes)/float64(buf.Len())) * 0.9
+		scale := math.Sqrt(float64(maxBytes)/float64(buf.Len())) * 0.9
 		w, h := max(1, int(float64(cb.Dx())*scale)), max(1, int(float64(cb.Dy())*scale))
 		dst := image.NewRGBA(image.Rect(0, 0, w, h))
 		draw.ApproxBiLinear.Scale(dst, dst.Bounds(), cur, cb, draw.Src, nil)
 		cur = dst
 	}
-	return nil, 0, 0, fmt.Errorf("image does not fit under %d bytes", MaxImageBytes)
+	return nil, 0, 0, fmt.Errorf("image does not fit under %d bytes", maxBytes)
 }
 
 // insertAttachments stores the files under the thread's "attachments" folder.

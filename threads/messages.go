@@ -124,7 +124,7 @@ func SequenceName(seq int64) string { return fmt.Sprintf("%010d", seq) }
 
 // validate checks everything that needs no database and returns the
 // normalised input and the prepared attachments.
-func (in NewMessage) validate() (NewMessage, []preparedAttachment, error) {
+func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachment, error) {
 	role, err := ParseRole(string(in.Role))
 	if err != nil {
 		return in, nil, err
@@ -154,7 +154,7 @@ func (in NewMessage) validate() (NewMessage, []preparedAttachment, error) {
 	if in.Citations == nil {
 		in.Citations = []Citation{}
 	}
-	atts, err := prepareAttachments(in.Attachments)
+	atts, err := prepareAttachments(in.Attachments, maxImageBytes)
 	return in, atts, err
 }
 
@@ -169,7 +169,7 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 	if q == nil {
 		q = s.pool
 	}
-	in, atts, err := in.validate()
+	in, atts, err := in.validate(s.cfg.MaxImageBytes)
 	if err != nil {
 		return Message{}, false, err
 	}

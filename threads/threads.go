@@ -45,11 +45,26 @@ var ErrThreadNotFound = apperr.NotFoundf("thread_not_found", "thread not found")
 // use the store's pool.
 type Store struct {
 	pool *pgxpool.Pool
-	now  func() time.Time
+	cfg  Config
 }
 
-// NewStore returns a Store over pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+// Config tunes a Store; zero fields take their defaults.
+type Config struct {
+	// MaxImageBytes is the size an image attachment is scaled down to fit
+	// under (default MaxImageBytesDefault, 1.5 MB).
+	MaxImageBytes int
+}
+
+// NewStore returns a Store over pool with the default Config.
+func NewStore(pool *pgxpool.Pool) *Store { return NewStoreConfig(pool, Config{}) }
+
+// NewStoreConfig returns a Store over pool with cfg.
+func NewStoreConfig(pool *pgxpool.Pool, cfg Config) *Store {
+	if cfg.MaxImageBytes <= 0 {
+		cfg.MaxImageBytes = MaxImageBytesDefault
+	}
+	return &Store{pool: pool, cfg: cfg}
+}
 
 // Pool returns the store's pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
