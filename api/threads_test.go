@@ -57,7 +57,7 @@ func setupThreadsConfig(t *testing.T, tc threads.Config) threadsFixture {
 	})
 	require.NoError(t, err)
 	cfg.MaxBodyBytes = testBodyLimit
-	srv := New(Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Threads: threads.NewStoreConfig(pool, tc)})
+	srv := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Threads: threads.NewStoreConfig(pool, tc)})
 	tenant, key := testdb.Tenant(t, pool)
 	return threadsFixture{h: srv.Handler(), pool: pool, tenant: tenant, key: key}
 }
