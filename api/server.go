@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 // SchemaChecker reports whether the database schema is current.
@@ -39,6 +40,8 @@ type Deps struct {
 	Schema SchemaChecker
 	// Tenants authenticates API keys.
 	Tenants *tenants.Store
+	// Threads stores threads, messages and attachments.
+	Threads *threads.Store
 }
 
 // Server is Cairn's HTTP server.
