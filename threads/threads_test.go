@@ -344,3 +344,22 @@ func TestCitationsAreEnrichedAtReadTime(t *testing.T) {
 	require.Equal(t, threads.EnrichedCitation{ChunkID: chunks[0].ID, Quote: "🇨🇭 liegt", StartChar: 7, Length: 8}, gone)
 	require.NotNil(t, got.Content.Citations[1].DocumentID)
 }
+
+func TestWithoutDetailsTheQueriesDoNotReadDetails(t *testing.T) {
+	t.Parallel()
+	require.NotContains(t, threads.ListMessagesSQL(false), "details")
+	require.Contains(t, threads.ListMessagesSQL(true), "details")
+	b := setup(t)
+	ctx := context.Background()
+	in := userMessage("with steps")
+	in.Details = []byte(`{"steps":[{"type":"retrieval"}]}`)
+	m, _, err := b.store.CreateMessage(ctx, nil, b.tenant, b.thread.ID, in)
+	require.NoError(t, err)
+	require.JSONEq(t, string(in.Details), string(m.Details))
+	got, err := b.store.GetMessage(ctx, nil, b.tenant, b.thread.ID, m.ID, false)
+	require.NoError(t, err)
+	require.Nil(t, got.Details)
+	page, err := b.store.ListMessages(ctx, nil, b.tenant, b.thread.ID, threads.ListOptions{})
+	require.NoError(t, err)
+	require.Nil(t, page.Data[0].Details)
+}
