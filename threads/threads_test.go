@@ -363,3 +363,35 @@ func TestWithoutDetailsTheQueriesDoNotReadDetails(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, page.Data[0].Details)
 }
+
+func TestConcurrentThreadCreatesShareNewFolders(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("t%d", i)
+			_, err := b.store.CreateThread(ctx, b.tenant, threads.NewThread{Name: &name, Folder: "/new/deep/folder"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var folders int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM path_parts WHERE tenant_id = $1 AND kind = 'folder' AND path LIKE '/new%'`, b.tenant).Scan(&folders))
+	require.Equal(t, 3, folders)
+	page, err := b.store.ListThreads(ctx, b.tenant, "/new", 100, 0)
+	require.NoError(t, err)
+	require.Len(t, page.Data, n)
+	dup := "t0"
+	_, err = b.store.CreateThread(ctx, b.tenant, threads.NewThread{Name: &dup, Folder: "/new/deep/folder"})
+	require.True(t, apperr.Is(err, "thread_name_conflict"), "%v", err)
+}
