@@ -348,6 +348,8 @@ var (
 	listAfterSQL     = [2]string{messageQuery(listPageAfter, false), messageQuery(listPageAfter, true)}
 	detailsIndex     = map[bool]int{false: 0, true: 1}
 	emptyAttachments = []Attachment{}
+	emptyCitations   = []EnrichedCitation{}
+	emptyReferences  = []EnrichedReference{}
 )
 
 // ListMessagesSQL returns the statement ListMessages runs for a page
@@ -366,13 +368,17 @@ func scanMessage(row pgx.Row) (Message, error) {
 	}
 	m.Role = Role(role)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	if err := json.Unmarshal(cits, &m.Content.Citations); err != nil {
-		return m, fmt.Errorf("decode citations: %w", err)
+	m.Content.Citations, m.Content.References, m.Attachments = emptyCitations, emptyReferences, emptyAttachments
+	if len(cits) > 2 { // not "[]"
+		if err := json.Unmarshal(cits, &m.Content.Citations); err != nil {
+			return m, fmt.Errorf("decode citations: %w", err)
+		}
 	}
-	if err := json.Unmarshal(refs, &m.Content.References); err != nil {
-		return m, fmt.Errorf("decode references: %w", err)
+	if len(refs) > 2 {
+		if err := json.Unmarshal(refs, &m.Content.References); err != nil {
+			return m, fmt.Errorf("decode references: %w", err)
+		}
 	}
-	m.Attachments = emptyAttachments
 	if len(atts) > 2 {
 		if err := json.Unmarshal(atts, &m.Attachments); err != nil {
 			return m, fmt.Errorf("decode attachments: %w", err)

@@ -344,3 +344,54 @@ func TestCitationsAreEnrichedAtReadTime(t *testing.T) {
 	require.Equal(t, threads.EnrichedCitation{ChunkID: chunks[0].ID, Quote: "🇨🇭 liegt", StartChar: 7, Length: 8}, gone)
 	require.NotNil(t, got.Content.Citations[1].DocumentID)
 }
+
+func TestWithoutDetailsTheQueriesDoNotReadDetails(t *testing.T) {
+	t.Parallel()
+	require.NotContains(t, threads.ListMessagesSQL(false), "details")
+	require.Contains(t, threads.ListMessagesSQL(true), "details")
+	b := setup(t)
+	ctx := context.Background()
+	in := userMessage("with steps")
+	in.Details = []byte(`{"steps":[{"type":"retrieval"}]}`)
+	m, _, err := b.store.CreateMessage(ctx, nil, b.tenant, b.thread.ID, in)
+	require.NoError(t, err)
+	require.JSONEq(t, string(in.Details), string(m.Details))
+	got, err := b.store.GetMessage(ctx, nil, b.tenant, b.thread.ID, m.ID, false)
+	require.NoError(t, err)
+	require.Nil(t, got.Details)
+	page, err := b.store.ListMessages(ctx, nil, b.tenant, b.thread.ID, threads.ListOptions{})
+	require.NoError(t, err)
+	require.Nil(t, page.Data[0].Details)
+}
+
+func TestConcurrentThreadCreatesShareNewFolders(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("t%d", i)
+			_, err := b.store.CreateThread(ctx, b.tenant, threads.NewThread{Name: &name, Folder: "/new/deep/folder"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var folders int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM path_parts WHERE tenant_id = $1 AND kind = 'folder' AND path LIKE '/new%'`, b.tenant).Scan(&folders))
+	require.Equal(t, 3, folders)
+	page, err := b.store.ListThreads(ctx, b.tenant, "/new", 100, 0)
+	require.NoError(t, err)
+	require.Len(t, page.Data, n)
+	dup := "t0"
+	_, err = b.store.CreateThread(ctx, b.tenant, threads.NewThread{Name: &dup, Folder: "/new/deep/folder"})
+	require.True(t, apperr.Is(err, "thread_name_conflict"), "%v", err)
+}
