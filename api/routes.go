@@ -20,6 +20,9 @@ func (s *Server) routes() {
 	v1 := e.Group("/v1", s.authenticate(), s.timeout())
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
 	jsonRoutes.GET("/tenant", s.getTenant)
+	if s.deps.Ingest != nil {
+		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)
+	}
 }
 
 func (s *Server) healthz(c *gin.Context) {

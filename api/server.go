@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/tenants"
 )
@@ -39,6 +40,8 @@ type Deps struct {
 	Schema SchemaChecker
 	// Tenants authenticates API keys.
 	Tenants *tenants.Store
+	// Ingest stores documents and runs their ingestion (document routes).
+	Ingest *ingest.Service
 }
 
 // Server is Cairn's HTTP server.
