@@ -81,8 +81,13 @@ func Split(text string, o ChunkOptions) []Span {
 			break
 		}
 		next := b
-		if o.Overlap > 0 && e-o.Overlap > s {
-			next = overlapStart(r, e-o.Overlap, b)
+		// At most half the chunk repeats, so every step makes progress.
+		if ov := min(o.Overlap, (e-s)/2); ov > 0 {
+			next = overlapStart(r, e-ov, e, b)
+			// Overlap only when the next chunk reaches new text.
+			if q := skipSpace(r, b, n); q-next > o.Target/2 && n-next > o.Target {
+				next = b
+			}
 		}
 		s = skipSpace(r, next, n)
 	}
@@ -184,15 +189,11 @@ func unspacedScript(c rune) bool {
 }
 
 // overlapStart returns where the next chunk starts: the first word start
-// at or after p and before limit, or limit.
-func overlapStart(r []rune, p, limit int) int {
-	for q := p; q < limit; q++ {
+// in [p, e), or limit when there is none (no overlap rather than a cut
+// inside a word).
+func overlapStart(r []rune, p, e, limit int) int {
+	for q := p; q < e; q++ {
 		if breakLevel(r, q) >= breakWord {
-			return q
-		}
-	}
-	for q := p; q < limit; q++ {
-		if breakLevel(r, q) > breakNone {
 			return q
 		}
 	}
