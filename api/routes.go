@@ -22,6 +22,9 @@ func (s *Server) routes() {
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
 	jsonRoutes.GET("/tenant", s.getTenant)
 	s.registerThreadRoutes(jsonRoutes)
+	if s.deps.Ingest != nil {
+		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)
+	}
 }
 
 func (s *Server) healthz(c *gin.Context) {

@@ -40,7 +40,24 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := mig.CheckCurrent(ctx); err != nil {
 		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
 	}
+	svc, rc, err := newIngest(ctx, cfg, pool, log, cfg.Workers)
+	if err != nil {
+		return err
+	}
+	if cfg.Workers > 0 {
+		if err := rc.Start(ctx); err != nil {
+			return fmt.Errorf("start ingest workers: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := rc.Stop(stopCtx); err != nil {
+				_ = rc.StopAndCancel(context.Background())
+			}
+		}()
+	}
 	srv := api.New(api.Deps{
+		Ingest:  svc,
 		Config:  cfg,
 		Logger:  log,
 		Pool:    pool,
