@@ -18,8 +18,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 // SchemaChecker reports whether the database schema is current.
@@ -39,6 +41,10 @@ type Deps struct {
 	Schema SchemaChecker
 	// Tenants authenticates API keys.
 	Tenants *tenants.Store
+	// Threads stores threads, messages and attachments.
+	Threads *threads.Store
+	// Ingest stores documents and runs their ingestion (document routes).
+	Ingest *ingest.Service
 }
 
 // Server is Cairn's HTTP server.

@@ -29,7 +29,10 @@ CREATE TABLE document_versions (
     checksum       text NOT NULL,
     mime_type      text NOT NULL,
     size_bytes     bigint NOT NULL,
-    text           text NOT NULL,
+    text           text NOT NULL DEFAULT '',
+    -- raw holds the uploaded bytes until the ingest job has extracted
+    -- text from them; it is cleared when the version becomes ready.
+    raw            bytea,
     state          text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'ready', 'failed')),
     error          text,
     chunk_count    int NOT NULL DEFAULT 0,
@@ -59,12 +62,41 @@ CREATE TABLE chunks (
     model_id     text NOT NULL,
     embedding    vector NOT NULL,
     PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, version_id) REFERENCES document_versions (tenant_id, id) ON DELETE CASCADE,
     CHECK (start_offset >= 0 AND end_offset >= start_offset)
 );
 CREATE INDEX chunks_version ON chunks (tenant_id, version_id, ordinal);
 CREATE INDEX chunks_tsv ON chunks USING gin (tenant_id, tsv);
+-- One HNSW index per embedding model (pgvector's expression-index pattern
+-- for several dimensions). The offline model's is here; a configured
+-- OpenAI-compatible model's is created at start-up (ingest.EnsureModelIndex).
+CREATE INDEX chunks_hnsw_cairn_hash_384_v1 ON chunks USING hnsw ((embedding::vector(384)) vector_cosine_ops)
+    WHERE model_id = 'cairn-hash-384-v1';
+
+-- Ingest jobs: one per uploaded version, run by River (river_job_id).
+-- state is Cairn's own view (queued, running, succeeded, failed); the API
+-- combines it with River's state for retries and rescues.
+CREATE TABLE ingest_jobs (
+    tenant_id    uuid NOT NULL,
+    id           uuid NOT NULL,
+    document_id  uuid NOT NULL,
+    version_id   uuid NOT NULL,
+    river_job_id bigint,
+    state        text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+    chunks_done  int NOT NULL DEFAULT 0,
+    chunks_total int NOT NULL DEFAULT 0,
+    attempts     int NOT NULL DEFAULT 0,
+    error        text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, version_id) REFERENCES document_versions (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX ingest_jobs_version ON ingest_jobs (tenant_id, version_id);
 
 -- +goose Down
+DROP TABLE ingest_jobs;
 DROP TABLE chunks;
 DROP TABLE document_versions;
 DROP TABLE documents;

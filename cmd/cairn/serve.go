@@ -9,6 +9,7 @@ import (
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/internal/db"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 func init() {
@@ -39,12 +40,30 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := mig.CheckCurrent(ctx); err != nil {
 		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
 	}
+	svc, rc, err := newIngest(ctx, cfg, pool, log, cfg.Workers)
+	if err != nil {
+		return err
+	}
+	if cfg.Workers > 0 {
+		if err := rc.Start(ctx); err != nil {
+			return fmt.Errorf("start ingest workers: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := rc.Stop(stopCtx); err != nil {
+				_ = rc.StopAndCancel(context.Background())
+			}
+		}()
+	}
 	srv := api.New(api.Deps{
+		Ingest:  svc,
 		Config:  cfg,
 		Logger:  log,
 		Pool:    pool,
 		Schema:  mig,
 		Tenants: tenants.NewStore(pool),
+		Threads: threads.NewStore(pool),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

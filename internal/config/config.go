@@ -16,16 +16,20 @@ import (
 
 // Defaults for every setting.
 const (
-	AddrDefault            = "127.0.0.1:8080"
-	MaxBodyBytesDefault    = 8 << 20
-	MaxUploadBytesDefault  = 64 << 20
-	RequestTimeoutDefault  = 60 * time.Second
-	ReadTimeoutDefault     = 60 * time.Second
-	WriteTimeoutDefault    = 300 * time.Second
-	ShutdownTimeoutDefault = 20 * time.Second
-	DBMaxConnsDefault      = 20
-	WorkersDefault         = 2
-	ModelTimeoutDefault    = 120 * time.Second
+	AddrDefault             = "127.0.0.1:8080"
+	MaxBodyBytesDefault     = 8 << 20
+	MaxUploadBytesDefault   = 64 << 20
+	RequestTimeoutDefault   = 60 * time.Second
+	ReadTimeoutDefault      = 60 * time.Second
+	WriteTimeoutDefault     = 300 * time.Second
+	ShutdownTimeoutDefault  = 20 * time.Second
+	DBMaxConnsDefault       = 20
+	WorkersDefault          = 2
+	ModelTimeoutDefault     = 120 * time.Second
+	ChunkSizeDefault        = 800
+	ChunkOverlapDefault     = 100
+	MaxTextCharsDefault     = 10_000_000
+	IngestJobTimeoutDefault = 30 * time.Minute
 )
 
 // Config is Cairn's validated configuration.
@@ -67,6 +71,16 @@ type Config struct {
 	EmbedDim int
 	// ModelTimeout bounds one call to the model server (CAIRN_MODEL_TIMEOUT).
 	ModelTimeout time.Duration
+	// ChunkSize is the target chunk size in code points (CAIRN_CHUNK_SIZE).
+	ChunkSize int
+	// ChunkOverlap is how many code points consecutive chunks share (CAIRN_CHUNK_OVERLAP).
+	ChunkOverlap int
+	// MaxTextChars bounds the extracted text of one document version, in
+	// code points (CAIRN_MAX_TEXT_CHARS).
+	MaxTextChars int
+	// IngestJobTimeout bounds one ingest job; a job whose worker died is
+	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
+	IngestJobTimeout time.Duration
 }
 
 // UsesOpenAI reports whether an OpenAI-compatible endpoint is configured.
@@ -77,23 +91,30 @@ func (c Config) UsesOpenAI() bool { return c.OpenAIBaseURL != "" || c.OpenAIAPIK
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
-		Addr:            p.str("CAIRN_ADDR", AddrDefault),
-		LogLevel:        p.level("CAIRN_LOG_LEVEL"),
-		MaxBodyBytes:    p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
-		MaxUploadBytes:  p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
-		RequestTimeout:  p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
-		ReadTimeout:     p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
-		WriteTimeout:    p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
-		ShutdownTimeout: p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
-		DBMaxConns:      int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
-		Workers:         int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
-		OpenAIAPIKey:    strings.TrimSpace(getenv("OPENAI_API_KEY")),
-		OpenAIBaseURL:   strings.TrimSpace(getenv("OPENAI_BASE_URL")),
-		ChatModel:       p.str("CAIRN_CHAT_MODEL", "gpt-4o-mini"),
-		EmbedModel:      strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
-		EmbedDim:        int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
-		ModelTimeout:    p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+		DatabaseURL:      strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:             p.str("CAIRN_ADDR", AddrDefault),
+		LogLevel:         p.level("CAIRN_LOG_LEVEL"),
+		MaxBodyBytes:     p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
+		MaxUploadBytes:   p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
+		RequestTimeout:   p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
+		ReadTimeout:      p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
+		WriteTimeout:     p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
+		ShutdownTimeout:  p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
+		DBMaxConns:       int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
+		Workers:          int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
+		OpenAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		OpenAIBaseURL:    strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+		ChatModel:        p.str("CAIRN_CHAT_MODEL", "gpt-4o-mini"),
+		EmbedModel:       strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
+		EmbedDim:         int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
+		ModelTimeout:     p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+		ChunkSize:        int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
+		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
+		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
+		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
+	}
+	if c.ChunkOverlap*2 > c.ChunkSize {
+		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
 	}
 	if c.DatabaseURL == "" {
 		p.fail("DATABASE_URL", "is required (e.g. postgres://user@127.0.0.1:5432/cairn)")

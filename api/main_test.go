@@ -1,9 +1,0 @@
-package api
-
-import (
-	"testing"
-
-	"github.com/cairn-rag/cairn/internal/testdb"
-)
-
-func TestMain(m *testing.M) { testdb.Main(m) }

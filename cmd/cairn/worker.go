@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/internal/db"
+)
+
+func init() {
+	commands["worker"] = command{summary: "run ingest workers only (scale out over machines sharing the database)", run: runWorker}
+}
+
+// newEmbedder returns the configured embedder: the OpenAI-compatible one
+// when CAIRN_EMBED_MODEL is set (creating its HNSW index), else the
+// offline hashing embedder.
+func newEmbedder(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (embed.Embedder, error) {
+	if cfg.EmbedModel == "" {
+		return embed.NewHashing(), nil
+	}
+	e, err := embed.NewOpenAI(embed.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.EmbedModel,
+		Dim: cfg.EmbedDim, Timeout: cfg.ModelTimeout})
+	if err != nil {
+		return nil, err
+	}
+	if err := ingest.EnsureModelIndex(ctx, pool, cfg.EmbedModel, cfg.EmbedDim); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// newIngest builds the ingest service and its River client with workers
+// in-process workers (0: insert-only).
+func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, workers int) (*ingest.Service, *river.Client[pgx.Tx], error) {
+	e, err := newEmbedder(ctx, cfg, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := ingest.New(pool, e, ingest.Options{
+		Chunk:        ingest.ChunkOptions{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
+		MaxBytes:     cfg.MaxUploadBytes,
+		MaxTextChars: cfg.MaxTextChars,
+	})
+	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: workers, JobTimeout: cfg.IngestJobTimeout, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, rc, nil
+}
+
+func runWorker(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	n := fs.Int("workers", 0, "concurrent jobs (default CAIRN_WORKERS, at least 1)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	workers := *n
+	if workers <= 0 {
+		workers = max(cfg.Workers, 1)
+	}
+	log := env.logger(cfg)
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, rc, err := newIngest(ctx, cfg, pool, log, workers)
+	if err != nil {
+		return err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	log.Info("ingest workers running", slog.Int("workers", workers))
+	<-ctx.Done()
+	log.Info("stopping workers: finishing running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := rc.Stop(stopCtx); err != nil {
+		_ = rc.StopAndCancel(context.Background())
+	}
+	return nil
+}

@@ -1,0 +1,252 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+)
+
+// DefaultMaxFiles bounds how many files one IngestPaths call takes.
+const DefaultMaxFiles = 100_000
+
+// PathsOptions configure IngestPaths.
+type PathsOptions struct {
+	// Folder is where files land ("/" by default); a directory argument's
+	// subdirectories become subfolders.
+	Folder string
+	// Concurrency is how many files are in flight at once.
+	Concurrency int
+	// MaxFiles bounds the number of files (DefaultMaxFiles when 0).
+	MaxFiles int
+	// Progress, when set, is called after each file (from one goroutine at a time).
+	Progress func(Progress)
+}
+
+// Progress is the state of an IngestPaths run.
+type Progress struct {
+	FilesDone, FilesTotal int
+	Chunks                int
+	Bytes                 int64
+	Elapsed               time.Duration
+	Last                  FileResult
+}
+
+// File outcomes.
+const (
+	FileNew       = "new"
+	FileUpdated   = "updated"
+	FileUnchanged = "unchanged"
+	FileFailed    = "failed"
+)
+
+// FileResult is what happened to one file.
+type FileResult struct {
+	Path   string
+	Folder string
+	Name   string
+	Status string
+	Chunks int
+	Err    error
+}
+
+// Summary counts the outcomes of an IngestPaths run.
+type Summary struct {
+	New, Updated, Unchanged, Failed int
+	Chunks                          int
+	Bytes                           int64
+	Elapsed                         time.Duration
+	Failures                        []FileResult
+}
+
+type fileTask struct{ path, folder, name string }
+
+// IngestPaths ingests files and directory trees: unchanged files (same
+// sha256 as their latest version) are skipped without writing anything;
+// others are uploaded and their jobs awaited. A per-file failure is
+// recorded in the Summary, not returned.
+func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []string, o PathsOptions) (Summary, error) {
+	start := time.Now()
+	root, err := CleanFolder(o.Folder)
+	if err != nil {
+		return Summary{}, err
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	tasks, err := collect(paths, root, o.MaxFiles)
+	if err != nil {
+		return Summary{}, err
+	}
+	// One query per folder for the checksums of what is already there.
+	known := map[string]map[string]string{}
+	for _, t := range tasks {
+		if _, ok := known[t.folder]; ok {
+			continue
+		}
+		sums, err := s.Checksums(ctx, tenant, t.folder)
+		if err != nil {
+			return Summary{}, err
+		}
+		known[t.folder] = sums
+	}
+	var (
+		mu     sync.Mutex
+		sum    Summary
+		done   int
+		chunks atomic.Int64
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Concurrency)
+	for _, t := range tasks {
+		g.Go(func() error {
+			r, size := s.ingestFile(gctx, tenant, t, known[t.folder][t.name])
+			if gctx.Err() != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			chunks.Add(int64(r.Chunks))
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			sum.Bytes += size
+			switch r.Status {
+			case FileNew:
+				sum.New++
+			case FileUpdated:
+				sum.Updated++
+			case FileUnchanged:
+				sum.Unchanged++
+			default:
+				sum.Failed++
+				sum.Failures = append(sum.Failures, r)
+			}
+			sum.Chunks += r.Chunks
+			if o.Progress != nil {
+				o.Progress(Progress{FilesDone: done, FilesTotal: len(tasks), Chunks: sum.Chunks, Bytes: sum.Bytes, Elapsed: time.Since(start), Last: r})
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return sum, err
+	}
+	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Path < sum.Failures[j].Path })
+	sum.Elapsed = time.Since(start)
+	return sum, nil
+}
+
+func (s *Service) ingestFile(ctx context.Context, tenant uuid.UUID, t fileTask, knownSum string) (FileResult, int64) {
+	r := FileResult{Path: t.path, Folder: t.folder, Name: t.name}
+	fail := func(err error) (FileResult, int64) {
+		r.Status, r.Err = FileFailed, err
+		return r, 0
+	}
+	st, err := os.Stat(t.path)
+	if err != nil {
+		return fail(err)
+	}
+	if st.Size() > s.opts.MaxBytes {
+		return fail(apperr.New(apperr.TooLarge, "payload_too_large", "%d bytes, over the limit of %d", st.Size(), s.opts.MaxBytes))
+	}
+	data, err := os.ReadFile(t.path)
+	if err != nil {
+		return fail(err)
+	}
+	if knownSum != "" && Checksum(data) == knownSum {
+		r.Status = FileUnchanged
+		return r, int64(len(data))
+	}
+	res, err := s.Upload(ctx, tenant, UploadInput{Folder: t.folder, Name: t.name, Data: data})
+	if err != nil {
+		return fail(err)
+	}
+	if res.Unchanged {
+		r.Status = FileUnchanged
+		return r, int64(len(data))
+	}
+	job, err := s.WaitJob(ctx, tenant, res.Job.ID)
+	if err != nil {
+		return fail(err)
+	}
+	if job.State == JobFailed {
+		msg := "ingestion failed"
+		if job.Error != nil {
+			msg = *job.Error
+		}
+		return fail(errors.New(msg))
+	}
+	r.Status, r.Chunks = FileUpdated, job.ChunksTotal
+	if res.Created || res.Version.VersionNumber == 1 {
+		r.Status = FileNew
+	}
+	return r, int64(len(data))
+}
+
+// collect walks paths into tasks: a file lands in root; a directory's
+// files land in root plus their relative directory. Hidden files and
+// directories (".name") are skipped.
+func collect(paths []string, root string, maxFiles int) ([]fileTask, error) {
+	var tasks []fileTask
+	add := func(path, folder, name string) error {
+		if len(tasks) >= maxFiles {
+			return apperr.New(apperr.TooLarge, "too_many_files", "more than %d files; ingest in parts or raise --max-files", maxFiles)
+		}
+		tasks = append(tasks, fileTask{path: path, folder: folder, name: name})
+		return nil
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		if !st.IsDir() {
+			if err := add(p, root, filepath.Base(p)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		base := filepath.Clean(p)
+		err = filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if path != base && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !d.Type().IsRegular() {
+				return nil
+			}
+			rel, err := filepath.Rel(base, filepath.Dir(path))
+			if err != nil {
+				return err
+			}
+			folder := root
+			if rel != "." {
+				folder = strings.TrimSuffix(root, "/") + "/" + filepath.ToSlash(rel)
+			}
+			return add(path, folder, d.Name())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ingest: walk %s: %w", p, err)
+		}
+	}
+	return tasks, nil
+}

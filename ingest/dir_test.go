@@ -1,0 +1,91 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/internal/testdb"
+)
+
+// writeCorpus writes n text files of about size bytes under dir, spread
+// over 10 subdirectories.
+func writeCorpus(t testing.TB, dir string, n, size int) {
+	t.Helper()
+	words := strings.Fields("granite river delta mountain glacier valley forest meadow canyon plateau estuary lagoon summit ridge basin")
+	for i := 0; i < n; i++ {
+		sub := filepath.Join(dir, fmt.Sprintf("part%02d", i%10))
+		require.NoError(t, os.MkdirAll(sub, 0o755))
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "# Document %d\n\n", i)
+		for j := 0; sb.Len() < size; j++ {
+			sb.WriteString(words[(i*7+j*3)%len(words)])
+			if j%12 == 11 {
+				sb.WriteString(".\n\n")
+			} else {
+				sb.WriteByte(' ')
+			}
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(sub, fmt.Sprintf("doc%05d.md", i)), []byte(sb.String()), 0o644))
+	}
+}
+
+// rowCounts counts everything ingestion writes for a tenant.
+func rowCounts(t testing.TB, pool *pgxpool.Pool, tenant uuid.UUID) [5]int64 {
+	t.Helper()
+	var c [5]int64
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM documents WHERE tenant_id = $1),
+		(SELECT count(*) FROM document_versions WHERE tenant_id = $1),
+		(SELECT count(*) FROM chunks WHERE tenant_id = $1),
+		(SELECT count(*) FROM ingest_jobs WHERE tenant_id = $1),
+		(SELECT count(*) FROM path_parts WHERE tenant_id = $1)`, tenant).Scan(&c[0], &c[1], &c[2], &c[3], &c[4]))
+	return c
+}
+
+func TestReingestUnchangedDirectoryWritesNothingAndIsFast(t *testing.T) {
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	dir := t.TempDir()
+	const files = 1000
+	writeCorpus(t, dir, files, 1500)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	first, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
+	require.NoError(t, err)
+	require.Equal(t, files, first.New, "%+v", first.Failures)
+	before := rowCounts(t, pool, tenant)
+
+	second, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
+	require.NoError(t, err)
+	require.Equal(t, files, second.Unchanged)
+	require.Equal(t, before, rowCounts(t, pool, tenant), "an unchanged re-ingest writes nothing")
+	speedup := float64(first.Elapsed) / float64(second.Elapsed)
+	t.Logf("first ingest of %d files: %v (%d chunks); unchanged re-ingest: %v; speed-up %.0fx",
+		files, first.Elapsed.Round(time.Millisecond), first.Chunks, second.Elapsed.Round(time.Millisecond), speedup)
+	fmt.Printf("reingest: first %v, unchanged %v, speed-up %.0fx\n", first.Elapsed.Round(time.Millisecond), second.Elapsed.Round(time.Millisecond), speedup)
+	require.GreaterOrEqual(t, speedup, 20.0)
+
+	// One changed file and one broken file: updated and failed with a reason.
+	changed := filepath.Join(dir, "part03", "doc00003.md")
+	require.NoError(t, os.WriteFile(changed, []byte("# Changed\n\nNew words entirely."), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "part03", "broken.pdf"), []byte("%PDF-1.4 garbage"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "part03", "image.bin"), []byte{0x89, 'P', 'N', 'G', 0, 0, 1}, 0o644))
+	third, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
+	require.NoError(t, err)
+	require.Equal(t, 1, third.Updated)
+	require.Equal(t, files-1, third.Unchanged)
+	require.Equal(t, 2, third.Failed)
+	require.Contains(t, third.Failures[0].Err.Error(), "extraction_failed")
+	require.Contains(t, third.Failures[1].Err.Error(), "unsupported_media_type")
+}

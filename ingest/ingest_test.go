@@ -1,0 +1,213 @@
+package ingest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/testdb"
+)
+
+// requireExactChunks checks every chunk of a version against its slice of
+// the version text.
+func requireExactChunks(t *testing.T, svc *ingest.Service, tenant, version uuid.UUID) []ingest.Chunk {
+	t.Helper()
+	ctx := context.Background()
+	text, err := svc.VersionText(ctx, tenant, version)
+	require.NoError(t, err)
+	chunks, err := svc.VersionChunks(ctx, tenant, version)
+	require.NoError(t, err)
+	require.NotEmpty(t, chunks)
+	r := []rune(text)
+	for i, c := range chunks {
+		require.Equal(t, i, c.Ordinal)
+		require.True(t, utf8.ValidString(c.Content))
+		require.Equal(t, string(r[c.StartOffset:c.EndOffset]), c.Content, "chunk %d", i)
+	}
+	return chunks
+}
+
+func TestUploadIndexesTextWithExactOffsets(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 120, Overlap: 20}})
+	text := strings.Repeat("Café crème — naïve façade. 東京は日本の首都です。Emoji 🎉🚀 here! ", 20)
+	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb/guides", Name: "intro.txt", Data: []byte(text)})
+	require.Equal(t, ingest.JobSucceeded, job.State)
+	require.Equal(t, job.ChunksTotal, job.ChunksDone)
+	require.Equal(t, 1, res.Version.VersionNumber)
+	chunks := requireExactChunks(t, svc, tenant, res.Version.ID)
+	require.Equal(t, job.ChunksTotal, len(chunks))
+	require.Equal(t, "/kb/guides/intro.txt/v1/000000", chunks[0].MaterializedPath)
+	require.Equal(t, chunks[0].ID, chunks[0].PathPartID)
+	require.True(t, chunks[0].IsCurrent)
+	doc, err := svc.Get(context.Background(), tenant, res.Document.ID)
+	require.NoError(t, err)
+	require.Equal(t, res.Version.ID, *doc.CurrentVersionID)
+	require.Equal(t, "/kb/guides", doc.Folder)
+	var model string
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT DISTINCT model_id FROM chunks WHERE tenant_id=$1`, tenant).Scan(&model))
+	require.Equal(t, "cairn-hash-384-v1", model)
+}
+
+func TestSameBytesAgainWriteNothing(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	in := ingest.UploadInput{Folder: "/kb", Name: "a.md", Data: []byte("# Title\n\nSome text.")}
+	first, _ := ingestWait(t, svc, tenant, in)
+	again, err := svc.Upload(context.Background(), tenant, in)
+	require.NoError(t, err)
+	require.True(t, again.Unchanged)
+	require.Equal(t, first.Version.ID, again.Version.ID)
+	var versions, jobs int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM document_versions WHERE tenant_id=$1), (SELECT count(*) FROM ingest_jobs WHERE tenant_id=$1)`, tenant).Scan(&versions, &jobs))
+	require.Equal(t, 1, versions)
+	require.Equal(t, 1, jobs)
+}
+
+func TestNewBytesBecomeNextVersionAndOldChunksStayReadable(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	ctx := context.Background()
+	v1, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "doc.txt", Data: []byte("first version text about llamas")})
+	old := requireExactChunks(t, svc, tenant, v1.Version.ID)
+	v2, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "doc.txt", Data: []byte("second version text about alpacas")})
+	require.Equal(t, ingest.JobSucceeded, job.State)
+	require.Equal(t, 2, v2.Version.VersionNumber)
+	require.Equal(t, v1.Document.ID, v2.Document.ID)
+	c, err := svc.GetChunk(ctx, tenant, old[0].ID)
+	require.NoError(t, err)
+	require.False(t, c.IsCurrent)
+	require.Equal(t, 1, c.VersionNumber)
+	require.Equal(t, "/kb/doc.txt/v1/000000", c.MaterializedPath)
+	vs, err := svc.Versions(ctx, tenant, v1.Document.ID)
+	require.NoError(t, err)
+	require.Len(t, vs, 2)
+	require.True(t, vs[0].IsCurrent)
+	require.False(t, vs[1].IsCurrent)
+	// Only current chunks are searchable under the visibility rule.
+	var searchable int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM chunks c JOIN documents d ON d.tenant_id=c.tenant_id AND d.id=c.document_id
+		WHERE c.tenant_id=$1 AND c.version_id = d.current_version_id AND c.content LIKE '%llamas%'`, tenant).Scan(&searchable))
+	require.Zero(t, searchable)
+}
+
+func TestDeleteRemovesDocumentVersionsAndChunks(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	ctx := context.Background()
+	res, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "gone.txt", Data: []byte("to be deleted")})
+	require.NoError(t, svc.Delete(ctx, tenant, res.Document.ID))
+	_, err := svc.Get(ctx, tenant, res.Document.ID)
+	require.True(t, apperr.Is(err, "document_not_found"))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM chunks WHERE tenant_id=$1) + (SELECT count(*) FROM document_versions WHERE tenant_id=$1)
+		+ (SELECT count(*) FROM path_parts WHERE tenant_id=$1 AND kind IN ('document','version'))`, tenant).Scan(&n))
+	require.Zero(t, n)
+	require.True(t, apperr.Is(svc.Delete(ctx, tenant, res.Document.ID), "document_not_found"))
+}
+
+func TestPDFKeepsPageNumbers(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}})
+	pdf := makePDF("Page one talks about granite mountains.", "Page two talks about river deltas.")
+	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "geo.pdf", Data: pdf})
+	require.Equal(t, ingest.JobSucceeded, job.State, "%v", job.Error)
+	require.Equal(t, ingest.MimePDF, res.Version.MimeType)
+	chunks := requireExactChunks(t, svc, tenant, res.Version.ID)
+	pages := map[int]string{}
+	for _, c := range chunks {
+		require.NotNil(t, c.Page)
+		pages[*c.Page] += c.Content
+	}
+	require.Contains(t, pages[1], "granite")
+	require.Contains(t, pages[2], "river")
+}
+
+func TestBrokenPDFFailsAndNoVersionBecomesVisible(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	ctx := context.Background()
+	broken := append([]byte("%PDF-1.4\n1 0 obj << /Type /Catalog"), make([]byte, 100)...)
+	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "broken.pdf", Data: broken})
+	require.Equal(t, ingest.JobFailed, job.State)
+	require.NotNil(t, job.Error)
+	require.Contains(t, *job.Error, "extraction_failed")
+	doc, err := svc.Get(ctx, tenant, res.Document.ID)
+	require.NoError(t, err)
+	require.Nil(t, doc.CurrentVersionID)
+	var chunks int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM chunks WHERE tenant_id=$1`, tenant).Scan(&chunks))
+	require.Zero(t, chunks)
+	vs, err := svc.Versions(ctx, tenant, res.Document.ID)
+	require.NoError(t, err)
+	require.Equal(t, "failed", vs[0].State)
+}
+
+func TestUploadRejects(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{MaxBytes: 2048})
+	cases := []struct {
+		name string
+		in   ingest.UploadInput
+		kind apperr.Kind
+		code string
+	}{
+		{"binary content is unsupported", ingest.UploadInput{Name: "x.bin", Data: []byte{0x89, 'P', 'N', 'G', 0, 1, 2, 3}}, apperr.Unsupported, "unsupported_media_type"},
+		{"over the size limit", ingest.UploadInput{Name: "big.txt", Data: []byte(strings.Repeat("a", 4096))}, apperr.TooLarge, "payload_too_large"},
+		{"dot-dot folder", ingest.UploadInput{Folder: "/kb/../x", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
+		{"relative folder", ingest.UploadInput{Folder: "kb", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
+		{"slash in name", ingest.UploadInput{Name: "a/b.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
+		{"empty file", ingest.UploadInput{Name: "e.txt"}, apperr.Unprocessable, "validation_failed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := svc.Upload(context.Background(), tenant, tc.in)
+			require.Error(t, err)
+			require.Equal(t, tc.kind, apperr.KindOf(err), "%v", err)
+			require.True(t, apperr.Is(err, tc.code), "%v", err)
+		})
+	}
+}
+
+func TestOtherTenantsIDsAreNotFound(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	owner, _ := testdb.Tenant(t, pool)
+	other, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	ctx := context.Background()
+	res, _ := ingestWait(t, svc, owner, ingest.UploadInput{Folder: "/kb", Name: "secret.txt", Data: []byte("owner's secret")})
+	chunks := requireExactChunks(t, svc, owner, res.Version.ID)
+	_, err := svc.Get(ctx, other, res.Document.ID)
+	require.True(t, apperr.Is(err, "document_not_found"))
+	_, err = svc.Versions(ctx, other, res.Document.ID)
+	require.True(t, apperr.Is(err, "document_not_found"))
+	_, err = svc.GetChunk(ctx, other, chunks[0].ID)
+	require.True(t, apperr.Is(err, "chunk_not_found"))
+	_, err = svc.GetJob(ctx, other, res.Job.ID)
+	require.True(t, apperr.Is(err, "job_not_found"))
+	require.True(t, apperr.Is(svc.Delete(ctx, other, res.Document.ID), "document_not_found"))
+	docs, _, err := svc.List(ctx, other, "", 10, 0)
+	require.NoError(t, err)
+	require.Empty(t, docs)
+}

@@ -1,0 +1,314 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgvector/pgvector-go"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/textsearch"
+)
+
+// JobArgs are the River arguments of an ingest job.
+type JobArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	JobID    uuid.UUID `json:"job_id"`
+}
+
+// Kind implements river.JobArgs.
+func (JobArgs) Kind() string { return "cairn_ingest_version" }
+
+// Worker runs ingest jobs.
+type Worker struct {
+	river.WorkerDefaults[JobArgs]
+	svc     *Service
+	timeout time.Duration
+}
+
+// Timeout implements river.Worker.
+func (w *Worker) Timeout(*river.Job[JobArgs]) time.Duration { return w.timeout }
+
+// RiverConfig configures the River client of NewRiverClient.
+type RiverConfig struct {
+	// Workers is how many jobs run at once in this process; 0 makes an
+	// insert-only client (ingestion left to `cairn worker` processes).
+	Workers int
+	// JobTimeout bounds one job; a job running longer than JobTimeout+10s
+	// (a worker killed mid-job) is rescued and run again.
+	JobTimeout time.Duration
+	// Logger receives River's logs.
+	Logger *slog.Logger
+}
+
+// NewRiverClient creates the River client the service enqueues with and,
+// when cfg.Workers > 0, works ingest jobs. Start it with Start(ctx).
+func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error) {
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 30 * time.Minute
+	}
+	rc := &river.Config{Logger: cfg.Logger, MaxAttempts: s.opts.MaxAttempts}
+	if rc.Logger == nil {
+		rc.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Workers > 0 {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &Worker{svc: s, timeout: cfg.JobTimeout}); err != nil {
+			return nil, fmt.Errorf("register ingest worker: %w", err)
+		}
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.JobTimeout = cfg.JobTimeout
+		rc.RescueStuckJobsAfter = cfg.JobTimeout + 10*time.Second
+		rc.FetchCooldown = 20 * time.Millisecond
+		rc.FetchPollInterval = 500 * time.Millisecond
+	}
+	c, err := river.NewClient(riverpgxv5.New(s.pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	s.river = c
+	return c, nil
+}
+
+// Work implements river.Worker: it indexes one version.
+func (w *Worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
+	err := w.svc.runJob(ctx, job.Args.TenantID, job.Args.JobID, job.Attempt)
+	if err == nil {
+		return nil
+	}
+	final := job.Attempt >= job.MaxAttempts
+	if k := apperr.KindOf(err); k == apperr.Unprocessable || k == apperr.Unsupported || k == apperr.TooLarge {
+		final = true
+	}
+	if merr := w.svc.markJob(context.WithoutCancel(ctx), job.Args.TenantID, job.Args.JobID, err, final); merr != nil {
+		err = errors.Join(err, merr)
+	}
+	if final {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type jobRow struct {
+	docID, versionID uuid.UUID
+	state, mime      string
+	versionNumber    int
+	raw              []byte
+}
+
+// runJob does the work of one ingest job. It is idempotent: a job that
+// already succeeded, or whose document was deleted, is done.
+func (s *Service) runJob(ctx context.Context, tenant, jobID uuid.UUID, attempt int) error {
+	var r jobRow
+	err := s.pool.QueryRow(ctx, `SELECT j.document_id, j.version_id, j.state, v.mime_type, v.version_number, v.raw
+		FROM ingest_jobs j JOIN document_versions v ON v.tenant_id = j.tenant_id AND v.id = j.version_id
+		WHERE j.tenant_id = $1 AND j.id = $2`, tenant, jobID).Scan(&r.docID, &r.versionID, &r.state, &r.mime, &r.versionNumber, &r.raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("load job: %w", err)
+	}
+	if r.state == JobSucceeded || r.state == JobFailed {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET state = 'running', attempts = $3, chunks_done = 0, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`, tenant, jobID, attempt); err != nil {
+		return fmt.Errorf("mark running: %w", err)
+	}
+	ext, err := Extract(r.mime, r.raw)
+	if err != nil {
+		return err
+	}
+	if n := len([]rune(ext.Text)); n > s.opts.MaxTextChars {
+		return apperr.New(apperr.TooLarge, "text_too_long", "the extracted text has %d characters, over the limit of %d", n, s.opts.MaxTextChars)
+	}
+	spans := SplitExtracted(ext, s.opts.Chunk)
+	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET chunks_total = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+		tenant, jobID, len(spans)); err != nil {
+		return fmt.Errorf("record total: %w", err)
+	}
+	vecs, err := s.embedAll(ctx, tenant, jobID, spans)
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, len(spans))
+	model := s.embedder.Model()
+	for i, sp := range spans {
+		var page *int
+		if len(ext.PageStarts) > 0 {
+			p := ext.PageAt(sp.Start)
+			page = &p
+		}
+		rows[i] = []any{tenant, uuid.Must(uuid.NewV7()), r.docID, r.versionID, i, sp.Content, sp.Start, sp.End, page,
+			textsearch.Document(sp.Content), model, pgvector.NewVector(vecs[i])}
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var state string
+		err := tx.QueryRow(ctx, `SELECT state FROM document_versions WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, r.versionID).Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("lock version: %w", err)
+		}
+		if state == "ready" {
+			return nil
+		}
+		// Defensive: a version's chunks are only ever written in this
+		// transaction, so nothing should be here; never duplicate.
+		if _, err := tx.Exec(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = $2`, tenant, r.versionID); err != nil {
+			return fmt.Errorf("clear chunks: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, chunkColumns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy chunks: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE document_versions SET text = $3, raw = NULL, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
+			WHERE tenant_id = $1 AND id = $2`, tenant, r.versionID, ext.Text, len(spans)); err != nil {
+			return fmt.Errorf("mark version ready: %w", err)
+		}
+		// Flip the current version unless a newer one already became current.
+		if _, err := tx.Exec(ctx, `UPDATE documents d SET current_version_id = $3, updated_at = now()
+			WHERE d.tenant_id = $1 AND d.id = $2 AND (d.current_version_id IS NULL OR
+				(SELECT version_number FROM document_versions WHERE tenant_id = $1 AND id = d.current_version_id) < $4)`,
+			tenant, r.docID, r.versionID, r.versionNumber); err != nil {
+			return fmt.Errorf("flip current version: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE ingest_jobs SET state = 'succeeded', chunks_done = chunks_total, error = NULL, updated_at = now(), finished_at = now()
+			WHERE tenant_id = $1 AND id = $2`, tenant, jobID); err != nil {
+			return fmt.Errorf("mark job done: %w", err)
+		}
+		return nil
+	})
+}
+
+var chunkColumns = []string{"tenant_id", "id", "document_id", "version_id", "ordinal", "content", "start_offset", "end_offset", "page",
+	"search_terms", "model_id", "embedding"}
+
+// embedAll embeds the spans in batches, at most EmbedConcurrency calls at
+// once, recording progress on the job.
+func (s *Service) embedAll(ctx context.Context, tenant, jobID uuid.UUID, spans []Span) ([][]float32, error) {
+	vecs := make([][]float32, len(spans))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.EmbedConcurrency)
+	var mu sync.Mutex
+	done, last := 0, time.Now()
+	for lo := 0; lo < len(spans); lo += s.opts.EmbedBatch {
+		hi := min(lo+s.opts.EmbedBatch, len(spans))
+		g.Go(func() error {
+			texts := make([]string, hi-lo)
+			for i := range texts {
+				texts[i] = spans[lo+i].Content
+			}
+			vs, err := s.embedder.Embed(gctx, texts)
+			if err != nil {
+				return fmt.Errorf("embed chunks %d-%d: %w", lo, hi, err)
+			}
+			if len(vs) != len(texts) {
+				return fmt.Errorf("embedder returned %d vectors for %d texts", len(vs), len(texts))
+			}
+			copy(vecs[lo:hi], vs)
+			mu.Lock()
+			done += hi - lo
+			report := time.Since(last) > 250*time.Millisecond
+			if report {
+				last = time.Now()
+			}
+			n := done
+			mu.Unlock()
+			if report {
+				_, _ = s.pool.Exec(gctx, `UPDATE ingest_jobs SET chunks_done = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, jobID, n)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return vecs, nil
+}
+
+// markJob records a failed attempt; final marks the job and version failed.
+func (s *Service) markJob(ctx context.Context, tenant, jobID uuid.UUID, cause error, final bool) error {
+	msg := cause.Error()
+	if e, ok := apperr.As(cause); ok {
+		msg = e.Code + ": " + e.Message
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		state := "queued"
+		if final {
+			state = "failed"
+		}
+		var vid uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE ingest_jobs SET state = $3, error = $4, updated_at = now(),
+			finished_at = CASE WHEN $3 = 'failed' THEN now() END WHERE tenant_id = $1 AND id = $2 RETURNING version_id`,
+			tenant, jobID, state, msg).Scan(&vid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record job error: %w", err)
+		}
+		if final {
+			if _, err := tx.Exec(ctx, `UPDATE document_versions SET state = 'failed', error = $3 WHERE tenant_id = $1 AND id = $2 AND state <> 'ready'`,
+				tenant, vid, msg); err != nil {
+				return fmt.Errorf("mark version failed: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ModelIndexName is the name of the HNSW index of one embedding model.
+func ModelIndexName(model string) string {
+	b := []byte("chunks_hnsw_")
+	for _, r := range model {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b = append(b, byte(r))
+		case r >= 'A' && r <= 'Z':
+			b = append(b, byte(r+'a'-'A'))
+		default:
+			b = append(b, '_')
+		}
+	}
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	return string(b)
+}
+
+// EnsureModelIndex creates the partial HNSW expression index of a model
+// (the offline model's comes with the migrations).
+func EnsureModelIndex(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, model string, dim int) error {
+	q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model_id = %s`,
+		pgx.Identifier{ModelIndexName(model)}.Sanitize(), dim, quoteLiteral(model))
+	if _, err := db.Exec(ctx, q); err != nil {
+		return fmt.Errorf("create HNSW index for model %s: %w", model, err)
+	}
+	return nil
+}
+
+func quoteLiteral(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
