@@ -91,7 +91,7 @@ type Result struct {
 	Text string
 	// Citations are the accepted citations, in order.
 	Citations []Citation
-	// Steps are the answerer's execution steps.
+	// Steps are the answerer's execution steps (each also sent to the Sink).
 	Steps []Step
 }
 
@@ -157,7 +157,7 @@ func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string,
 	}
 	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Search: search}
 	res, err := p.Answerer.Answer(ctx, req, stepSink{sink, step})
-	res.Steps = append(steps, res.Steps...)
+	res.Steps = steps // the answerer's steps came through stepSink
 	if err != nil {
 		if _, ok := apperr.As(err); !ok {
 			err = &apperr.Error{Kind: apperr.Unavailable, Code: "generation_failed", Message: "the answer could not be generated", Err: err}

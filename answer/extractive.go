@@ -109,7 +109,9 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	if len(best) == 0 {
 		res.Text = NotFoundText
 		sink.Delta(res.Text)
-		res.Steps = append(res.Steps, NewStep("citations", map[string]any{"accepted": []Citation{}, "rejected": []any{}, "reason": "no relevant sentence"}))
+		st := NewStep("citations", map[string]any{"accepted": []Citation{}, "rejected": []any{}, "reason": "no relevant sentence"})
+		res.Steps = append(res.Steps, st)
+		sink.Step(st)
 		return res, ctx.Err()
 	}
 	var b strings.Builder
@@ -128,6 +130,7 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	res.Text = b.String()
 	st := NewStep("citations", map[string]any{"accepted": res.Citations, "rejected": []any{}})
 	res.Steps = append(res.Steps, st)
+	sink.Step(st)
 	return res, ctx.Err()
 }
 

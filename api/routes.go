@@ -22,6 +22,12 @@ func (s *Server) routes() {
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
 	jsonRoutes.GET("/tenant", s.getTenant)
 	s.registerThreadRoutes(jsonRoutes)
+	if s.deps.Search != nil {
+		s.registerSearchRoutes(jsonRoutes)
+	}
+	if s.deps.Answers != nil {
+		s.registerAnswerRoutes(jsonRoutes)
+	}
 	if s.deps.Ingest != nil {
 		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)
 	}

@@ -18,8 +18,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/tenants"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -43,6 +45,10 @@ type Deps struct {
 	Tenants *tenants.Store
 	// Threads stores threads, messages and attachments.
 	Threads *threads.Store
+	// Search runs hybrid retrieval (POST /v1/search).
+	Search *retrieval.Searcher
+	// Answers retrieves and answers user messages (POST .../user_message).
+	Answers *answer.Pipeline
 	// Ingest stores documents and runs their ingestion (document routes).
 	Ingest *ingest.Service
 }

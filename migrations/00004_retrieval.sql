@@ -1,15 +1,6 @@
 -- +goose Up
 -- Retrieval (owned by the retrieval package).
 --
--- One HNSW index per embedding model, as an expression index on the
--- model's dimension with a partial predicate (pgvector's pattern for
--- several dimensions in one column). The offline hashing embedder
--- (cairn-hash-384-v1) gets its index here; other models get theirs from
--- retrieval.EnsureVectorIndex when the service starts.
-CREATE INDEX chunks_embedding_cairn_hash_384_v1 ON chunks
-    USING hnsw ((embedding::vector(384)) vector_cosine_ops)
-    WHERE model_id = 'cairn-hash-384-v1';
-
 -- Term statistics for the text leg's BM25 score: document frequency per
 -- (tenant, lexeme) and chunk/token totals per tenant. Maintained by
 -- statement-level triggers on chunks (so COPY pays once per statement, not
@@ -75,4 +66,3 @@ DROP FUNCTION chunks_stats_delete();
 DROP FUNCTION chunks_stats_insert();
 DROP TABLE tenant_text_stats;
 DROP TABLE term_stats;
-DROP INDEX chunks_embedding_cairn_hash_384_v1;

@@ -182,5 +182,5 @@ func TestVectorQueryUsesHNSWIndex(t *testing.T) {
 		plan = append(plan, line)
 	}
 	require.NoError(t, rows.Err())
-	require.Contains(t, strings.Join(plan, "\n"), "chunks_embedding_cairn_hash_384_v1", strings.Join(plan, "\n"))
+	require.Contains(t, strings.Join(plan, "\n"), "chunks_hnsw_cairn_hash_384_v1", strings.Join(plan, "\n"))
 }

@@ -56,7 +56,13 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 			}
 		}()
 	}
+	searcher, pipeline, err := newAnswers(ctx, cfg, pool)
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Deps{
+		Search:  searcher,
+		Answers: pipeline,
 		Ingest:  svc,
 		Config:  cfg,
 		Logger:  log,

@@ -30,6 +30,12 @@ const (
 	ChunkOverlapDefault     = 100
 	MaxTextCharsDefault     = 10_000_000
 	IngestJobTimeoutDefault = 30 * time.Minute
+	FusionDefault           = "score"
+	RRFKDefault             = 60
+	VectorWeightDefault     = 0.2
+	TextWeightDefault       = 1.0
+	EfSearchDefault         = 100
+	TextCandidatesDefault   = 2000
 )
 
 // Config is Cairn's validated configuration.
@@ -78,6 +84,18 @@ type Config struct {
 	// MaxTextChars bounds the extracted text of one document version, in
 	// code points (CAIRN_MAX_TEXT_CHARS).
 	MaxTextChars int
+	// Fusion is how hybrid search merges its legs: score or rrf (CAIRN_FUSION).
+	Fusion string
+	// RRFK is reciprocal rank fusion's k (CAIRN_RRF_K).
+	RRFK float64
+	// VectorWeight weighs the vector leg in hybrid search (CAIRN_VECTOR_WEIGHT).
+	VectorWeight float64
+	// TextWeight weighs the text leg in hybrid search (CAIRN_TEXT_WEIGHT).
+	TextWeight float64
+	// EfSearch is the HNSW ef_search of the vector leg (CAIRN_HNSW_EF_SEARCH).
+	EfSearch int
+	// TextCandidates caps the chunks the text leg scores (CAIRN_TEXT_CANDIDATES).
+	TextCandidates int
 	// IngestJobTimeout bounds one ingest job; a job whose worker died is
 	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
 	IngestJobTimeout time.Duration
@@ -112,6 +130,12 @@ func Load(getenv func(string) string) (Config, error) {
 		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
 		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
 		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
+		Fusion:           p.str("CAIRN_FUSION", FusionDefault),
+		RRFK:             p.float("CAIRN_RRF_K", RRFKDefault, 1, 10000),
+		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", VectorWeightDefault, 0.001, 100),
+		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", TextWeightDefault, 0.001, 100),
+		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", EfSearchDefault, 10, 1000)),
+		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", TextCandidatesDefault, 10, 1_000_000)),
 	}
 	if c.ChunkOverlap*2 > c.ChunkSize {
 		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
@@ -134,6 +158,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.EmbedModel != "" && !c.UsesOpenAI() {
 		p.fail("CAIRN_EMBED_MODEL", "needs OPENAI_BASE_URL or OPENAI_API_KEY")
+	}
+	if c.Fusion != "score" && c.Fusion != "rrf" {
+		p.fail("CAIRN_FUSION", fmt.Sprintf("must be score or rrf, got %q", c.Fusion))
 	}
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)
@@ -172,6 +199,23 @@ func (p *parser) int64(name string, def, min, max int64) int64 {
 		return def
 	}
 	return n
+}
+
+func (p *parser) float(name string, def, min, max float64) float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be a number, got %q", v))
+		return def
+	}
+	if f < min || f > max {
+		p.fail(name, fmt.Sprintf("must be between %g and %g, got %g", min, max, f))
+		return def
+	}
+	return f
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
