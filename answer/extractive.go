@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/textsearch"
@@ -27,7 +26,7 @@ type Extractive struct {
 	// the best one to be cited too (default 0.5).
 	SecondRatio float64
 	// MinCoverage is the least share of the question's term weight the best
-	// sentence must cover to count as relevant (default 0.3).
+	// sentence must cover to count as relevant (default 0.1).
 	MinCoverage float64
 }
 
@@ -35,56 +34,10 @@ type Extractive struct {
 func (Extractive) Name() string { return "extractive" }
 
 // Sentence is a span of a chunk's content in code points.
-type Sentence struct {
-	Start, Length int
-	Text          string
-}
+type Sentence = retrieval.Sentence
 
-// Sentences splits text into sentences (., !, ?, their CJK, Arabic and
-// Devanagari forms, line breaks, and spaces inside Thai text), merging
-// fragments shorter than 20 code points into their successor.
-func Sentences(text string) []Sentence {
-	r := []rune(text)
-	var out []Sentence
-	start := 0
-	emit := func(end int) {
-		s, e := start, end
-		for s < e && unicode.IsSpace(r[s]) {
-			s++
-		}
-		for e > s && unicode.IsSpace(r[e-1]) {
-			e--
-		}
-		start = end
-		if s == e {
-			return
-		}
-		if n := len(out); n > 0 && out[n-1].Length < 20 {
-			prev := out[n-1]
-			out[n-1] = Sentence{Start: prev.Start, Length: e - prev.Start, Text: string(r[prev.Start:e])}
-			return
-		}
-		out = append(out, Sentence{Start: s, Length: e - s, Text: string(r[s:e])})
-	}
-	for i, c := range r {
-		next := rune(' ')
-		if i+1 < len(r) {
-			next = r[i+1]
-		}
-		switch {
-		case c == '\n':
-			emit(i + 1)
-		case c == '。' || c == '！' || c == '？' || c == '।' || c == '؟':
-			emit(i + 1)
-		case (c == '.' || c == '!' || c == '?') && unicode.IsSpace(next):
-			emit(i + 1)
-		case c == ' ' && i > 0 && unicode.Is(unicode.Thai, r[i-1]) && i-start >= 40:
-			emit(i + 1)
-		}
-	}
-	emit(len(r))
-	return out
-}
+// Sentences splits text into sentences; see retrieval.Sentences.
+func Sentences(text string) []Sentence { return retrieval.Sentences(text) }
 
 type candidate struct {
 	source int // 1-based
@@ -102,7 +55,7 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 		x.SecondRatio = 0.5
 	}
 	if x.MinCoverage <= 0 {
-		x.MinCoverage = 0.3
+		x.MinCoverage = 0.1
 	}
 	best := x.rank(req)
 	var res Result

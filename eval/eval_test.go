@@ -158,6 +158,11 @@ func TestXQuAD(t *testing.T) {
 					}
 					if found {
 						m.contained++
+					} else if os.Getenv("CAIRN_EVAL_DEBUG") != "" && rank == 1 && m.n < 60 {
+						fmt.Printf("Q: %s\n  gold: %q\n", q.question, answer.Slice(contents[hits[0].ChunkID], q.start, q.length))
+						for _, c := range res.Citations {
+							fmt.Printf("  cited: %q\n", c.Quote)
+						}
 					}
 					return nil
 				})
@@ -187,5 +192,5 @@ func evalConfig() retrieval.Config {
 		v, _ := strconv.ParseFloat(os.Getenv(name), 64)
 		return v
 	}
-	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
+	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), RerankWeight: f("CAIRN_RERANK_WEIGHT"), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
 }

@@ -48,6 +48,8 @@ const (
 	TopKDefault           = 8
 	MaxTopK               = 100
 	BM25K1Default         = 1.2
+	RerankWeightDefault   = 0.5
+	rerankCandidates      = 20
 	BM25BDefault          = 0.75
 )
 
@@ -75,6 +77,10 @@ type Config struct {
 	// are taken until their summed document frequency reaches it, and the
 	// candidate scan stops there.
 	TextCandidates int
+	// RerankWeight weighs, in hybrid search, the share of the query's IDF
+	// mass that a candidate's best sentence covers (questions are usually
+	// answered by one sentence); 0 selects the default, negative disables.
+	RerankWeight float64
 	// K1 and B are the BM25 parameters of the text leg.
 	K1, B float64
 }
@@ -97,6 +103,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TextCandidates <= 0 {
 		c.TextCandidates = TextCandidatesDefault
+	}
+	if c.RerankWeight == 0 {
+		c.RerankWeight = RerankWeightDefault
 	}
 	if c.K1 <= 0 {
 		c.K1 = BM25K1Default
@@ -214,6 +223,7 @@ func (s *Searcher) Search(ctx context.Context, tenantID uuid.UUID, q Query) ([]H
 		legK = max(2*q.TopK, 30)
 	}
 	var vec, txt []Scored
+	var plan TextPlan
 	g, gctx := errgroup.WithContext(ctx)
 	if q.Mode != Text {
 		g.Go(func() error {
@@ -228,15 +238,54 @@ func (s *Searcher) Search(ctx context.Context, tenantID uuid.UUID, q Query) ([]H
 	if q.Mode != Vector {
 		g.Go(func() error {
 			var err error
-			txt, err = s.TextLeg(gctx, tenantID, q.Text, q.PathPrefix, legK)
+			txt, plan, err = s.textLeg(gctx, tenantID, q.Text, q.PathPrefix, legK)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	fused := s.fuse(vec, txt, q.TopK)
-	return s.hydrate(ctx, tenantID, fused)
+	rerank := q.Mode == Hybrid && s.cfg.RerankWeight > 0 && len(plan.Terms) > 0
+	n := q.TopK
+	if rerank {
+		n = max(n, rerankCandidates)
+	}
+	hits, err := s.hydrate(ctx, tenantID, s.fuse(vec, txt, n))
+	if err != nil || !rerank {
+		return hits, err
+	}
+	s.rerank(hits, plan)
+	return hits[:min(q.TopK, len(hits))], nil
+}
+
+// rerank adds RerankWeight times the share of the query's IDF mass that
+// each hit's best sentence covers, and re-sorts.
+func (s *Searcher) rerank(hits []Hit, plan TextPlan) {
+	idf := make(map[string]float64, len(plan.Terms))
+	var total float64
+	for i, t := range plan.Terms {
+		idf[t] = plan.IDF[i]
+		total += plan.IDF[i]
+	}
+	if total <= 0 {
+		return
+	}
+	for i := range hits {
+		best := 0.0
+		for _, sent := range Sentences(hits[i].Content) {
+			seen := map[string]bool{}
+			sum := 0.0
+			for _, t := range textsearch.Terms(sent.Text) {
+				if w, ok := idf[t]; ok && !seen[t] {
+					seen[t] = true
+					sum += w
+				}
+			}
+			best = max(best, sum)
+		}
+		hits[i].Score += s.cfg.RerankWeight * best / total
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 }
 
 type fusedHit struct {
@@ -387,18 +436,23 @@ LIMIT $11`
 // Config.TextCandidates, so common terms cannot make a query scan every
 // row; all terms contribute to the score of each candidate.
 func (s *Searcher) TextLeg(ctx context.Context, tenantID uuid.UUID, query, prefix string, k int) ([]Scored, error) {
+	out, _, err := s.textLeg(ctx, tenantID, query, prefix, k)
+	return out, err
+}
+
+func (s *Searcher) textLeg(ctx context.Context, tenantID uuid.UUID, query, prefix string, k int) ([]Scored, TextPlan, error) {
 	terms := uniqueTerms(query)
 	if len(terms) == 0 {
-		return nil, nil
+		return nil, TextPlan{}, nil
 	}
 	var n, tokens int64
 	var dfs []*int64
 	if err := s.pool.QueryRow(ctx, termStatsSQL, tenantID, terms).Scan(&n, &tokens, &dfs); err != nil {
-		return nil, fmt.Errorf("text leg: term statistics: %w", err)
+		return nil, TextPlan{}, fmt.Errorf("text leg: term statistics: %w", err)
 	}
 	plan := PlanText(terms, dfs, n, s.cfg.TextCandidates)
 	if plan.TSQuery == "" {
-		return []Scored{}, nil
+		return []Scored{}, plan, nil
 	}
 	avgdl := 1.0
 	if n > 0 && tokens > 0 {
@@ -407,14 +461,14 @@ func (s *Searcher) TextLeg(ctx context.Context, tenantID uuid.UUID, query, prefi
 	rows, err := s.pool.Query(ctx, TextSQL, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
 		plan.Terms, plan.IDF, s.cfg.K1, s.cfg.B, avgdl, k)
 	if err != nil {
-		return nil, fmt.Errorf("text leg: %w", err)
+		return nil, plan, fmt.Errorf("text leg: %w", err)
 	}
 	defer rows.Close()
 	out, err := collectScored(rows)
 	if err != nil {
-		return nil, fmt.Errorf("text leg: %w", err)
+		return nil, plan, fmt.Errorf("text leg: %w", err)
 	}
-	return out, nil
+	return out, plan, nil
 }
 
 // TextPlan is the text leg's choice of candidate terms and its IDF weights.
