@@ -32,6 +32,13 @@ test:
 	test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
 	$(GO) test $(TEST_FLAGS) ./...
 
+# eval: the offline pipeline on XQuAD (CAIRN_XQUAD_DIR overrides the data
+# directory, ../shared/data/xquad from the repository root by default).
+eval:
+	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
+	export CAIRN_XQUAD_DIR="$${CAIRN_XQUAD_DIR:-$(CURDIR)/../shared/data/xquad}"; \
+	CAIRN_EVAL=1 $(GO) test -v -count=1 -run '^TestXQuAD$$' -timeout 30m ./eval/
+
 bench: build
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...

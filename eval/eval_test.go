@@ -176,7 +176,6 @@ func TestXQuAD(t *testing.T) {
 			line := fmt.Sprintf("xquad %s: questions %d  Recall@1 %.3f  Recall@5 %.3f  MRR %.3f  answer-in-citation %.3f  citation exactness %.3f (%d/%d)",
 				lang, m.n, float64(m.hit1)/n, float64(m.hit5)/n, m.rr/n, float64(m.contained)/n, exact, m.exact, m.citations)
 			fmt.Println(line)
-			t.Log(line)
 			a := anchors[lang]
 			require.Equal(t, m.citations, m.exact, "every citation must be an exact slice")
 			require.Greater(t, float64(m.hit1)/n, a.recall1, "Recall@1 must beat plain BM25")

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultURL is where the client commands find the API without CAIRN_URL.
+const DefaultURL = "http://127.0.0.1:8080"
+
+// httpAPI is the client commands' connection to a Cairn server: CAIRN_URL
+// (default DefaultURL) and CAIRN_API_KEY (default: the key file that
+// `make run` writes, .cairn/api-key).
+type httpAPI struct {
+	base string
+	key  string
+	hc   *http.Client
+}
+
+func newHTTPAPI(env *environment) (*httpAPI, error) {
+	base := strings.TrimRight(strings.TrimSpace(env.getenv("CAIRN_URL")), "/")
+	if base == "" {
+		base = DefaultURL
+	}
+	key := strings.TrimSpace(env.getenv("CAIRN_API_KEY"))
+	if key == "" {
+		b, err := os.ReadFile(".cairn/api-key")
+		if err != nil {
+			return nil, fmt.Errorf("no API key: set CAIRN_API_KEY or run `make run` to write .cairn/api-key (%w)", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	return &httpAPI{base: base, key: key, hc: &http.Client{Timeout: 10 * time.Minute}}, nil
+}
+
+// do sends a JSON request and returns the response; a non-2xx answer is
+// an error carrying the problem's detail.
+func (a *httpAPI) do(ctx context.Context, method, path string, body any, accept string) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var p struct {
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+		}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(raw, &p) == nil && p.Code != "" {
+			return nil, fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Code, p.Detail)
+		}
+		return nil, fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
+	}
+	return resp, nil
+}
+
+// getJSON sends a request and decodes the JSON answer into out.
+func (a *httpAPI) getJSON(ctx context.Context, method, path string, body, out any) error {
+	resp, err := a.do(ctx, method, path, body, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// splitFlags moves flags after positional arguments to the front, so
+// that `cairn search QUERY --mode text` parses like `--mode text QUERY`.
+func splitFlags(args []string, valued map[string]bool) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if valued[name] && !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(append(flags, "--"), pos...)
+}
