@@ -53,4 +53,3 @@ func Sentences(text string) []Sentence {
 	emit(len(r))
 	return out
 }
-
