@@ -41,7 +41,7 @@ const (
 // Defaults of Config.
 const (
 	RRFKDefault           = 60
-	VectorWeightDefault   = 0.2
+	VectorWeightDefault   = 0.1
 	TextWeightDefault     = 1.0
 	EfSearchDefault       = 100
 	TextCandidatesDefault = 2000
@@ -49,6 +49,7 @@ const (
 	MaxTopK               = 100
 	BM25K1Default         = 1.2
 	RerankWeightDefault   = 2.0
+	WindowWeightDefault   = 0.8
 	rerankCandidates      = 20
 	BM25BDefault          = 0.75
 )
@@ -85,6 +86,10 @@ type Config struct {
 	// occur adjacent in a sentence (0, the default, disables it: on XQuAD
 	// it did not help).
 	PhraseWeight float64
+	// WindowWeight also scores pairs of consecutive sentences in the
+	// rerank, discounted by this factor (0 selects the default, negative
+	// disables).
+	WindowWeight float64
 	// K1 and B are the BM25 parameters of the text leg.
 	K1, B float64
 }
@@ -110,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RerankWeight == 0 {
 		c.RerankWeight = RerankWeightDefault
+	}
+	if c.WindowWeight == 0 {
+		c.WindowWeight = WindowWeightDefault
 	}
 	if c.K1 <= 0 {
 		c.K1 = BM25K1Default
@@ -284,7 +292,7 @@ func (s *Searcher) rerank(hits []Hit, query string, plan TextPlan) {
 		}
 	}
 	for i := range hits {
-		best := 0.0
+		best, prev := 0.0, map[string]bool(nil)
 		for _, sent := range Sentences(hits[i].Content) {
 			seen := map[string]bool{}
 			seenPair := map[[2]string]bool{}
@@ -304,6 +312,17 @@ func (s *Searcher) rerank(hits []Hit, query string, plan TextPlan) {
 				}
 			}
 			best = max(best, sum)
+			if s.cfg.WindowWeight > 0 && prev != nil {
+				// Two consecutive sentences, discounted: some answers span both.
+				union := sum
+				for t := range prev {
+					if !seen[t] {
+						union += idf[t]
+					}
+				}
+				best = max(best, s.cfg.WindowWeight*union)
+			}
+			prev = seen
 		}
 		hits[i].Score += s.cfg.RerankWeight * best / total
 	}

@@ -32,7 +32,7 @@ const (
 	IngestJobTimeoutDefault = 30 * time.Minute
 	FusionDefault           = "score"
 	RRFKDefault             = 60
-	VectorWeightDefault     = 0.2
+	VectorWeightDefault     = 0.1
 	TextWeightDefault       = 1.0
 	EfSearchDefault         = 100
 	TextCandidatesDefault   = 2000
