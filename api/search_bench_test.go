@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/pgvector/pgvector-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
@@ -92,6 +93,8 @@ func BenchmarkSearch(b *testing.B) {
 	if _, err := pool.Exec(ctx, `DROP INDEX IF EXISTS chunks_hnsw_cairn_hash_384_v1`); err != nil {
 		b.Fatal(err)
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
 	for d := 0; d < total/docSize; d++ {
 		tenant := big
 		if d%100 == 0 {
@@ -106,9 +109,13 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			chunks[i] = strings.Join(parts, " ") + " "
 		}
-		if _, err := fixture.Document(ctx, pool, tenant, "/bench", fmt.Sprintf("doc-%05d.txt", d), chunks); err != nil {
-			b.Fatal(err)
-		}
+		g.Go(func() error {
+			_, err := fixture.Document(gctx, pool, tenant, "/bench", fmt.Sprintf("doc-%05d.txt", d), chunks)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
 	}
 	loaded := time.Since(t0)
 	t1 := time.Now()

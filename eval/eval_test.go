@@ -191,5 +191,5 @@ func evalConfig() retrieval.Config {
 		v, _ := strconv.ParseFloat(os.Getenv(name), 64)
 		return v
 	}
-	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), RerankWeight: f("CAIRN_RERANK_WEIGHT"), PhraseWeight: f("CAIRN_PHRASE_WEIGHT"), WindowWeight: f("CAIRN_WINDOW_WEIGHT"), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
+	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), RerankWeight: f("CAIRN_RERANK_WEIGHT"), PhraseWeight: f("CAIRN_PHRASE_WEIGHT"), WindowWeight: f("CAIRN_WINDOW_WEIGHT"), TextCandidates: int(f("CAIRN_TEXT_CANDIDATES")), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
 }

@@ -44,7 +44,7 @@ const (
 	VectorWeightDefault   = 0.1
 	TextWeightDefault     = 1.0
 	EfSearchDefault       = 100
-	TextCandidatesDefault = 2000
+	TextCandidatesDefault = 300
 	TopKDefault           = 8
 	MaxTopK               = 100
 	BM25K1Default         = 1.2
@@ -459,17 +459,17 @@ WITH cand AS (
   FROM chunks c
   JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.current_version_id = c.version_id
   WHERE c.tenant_id = $1 AND c.tsv @@ $2::tsquery
-    AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
-  LIMIT $5
+    AND ($3::text = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3::text OR p.path LIKE $4::text)))
+  LIMIT $5::int
 )
 SELECT cand.id,
-       sum(w.idf * cardinality(u.positions) * ($8 + 1) / (cardinality(u.positions) + $8 * (1 - $9 + $9 * cand.dl / $10))) AS score
+       sum(w.idf * cardinality(u.positions) * ($8::float8 + 1) / (cardinality(u.positions) + $8::float8 * (1 - $9::float8 + $9::float8 * cand.dl / $10::float8))) AS score
 FROM cand
 CROSS JOIN LATERAL unnest(cand.tsv) u
 JOIN unnest($6::text[], $7::float8[]) AS w(term, idf) ON w.term = u.lexeme
 GROUP BY cand.id
 ORDER BY score DESC, cand.id
-LIMIT $11`
+LIMIT $11::int`
 
 // TextLeg returns the k best current chunks of tenantID for the query
 // text by BM25. Only a bounded candidate set is scored: the query's terms
@@ -499,7 +499,9 @@ func (s *Searcher) textLeg(ctx context.Context, tenantID uuid.UUID, query, prefi
 	if n > 0 && tokens > 0 {
 		avgdl = float64(tokens) / float64(n)
 	}
-	rows, err := s.pool.Query(ctx, TextSQL, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
+	// QueryExecModeExec plans each query with its values (a generic plan
+	// cannot see how selective the tsquery is and may scan every row).
+	rows, err := s.pool.Query(ctx, TextSQL, pgx.QueryExecModeExec, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
 		plan.Terms, plan.IDF, s.cfg.K1, s.cfg.B, avgdl, k)
 	if err != nil {
 		return nil, plan, fmt.Errorf("text leg: %w", err)

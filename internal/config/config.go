@@ -35,7 +35,7 @@ const (
 	VectorWeightDefault     = 0.1
 	TextWeightDefault       = 1.0
 	EfSearchDefault         = 100
-	TextCandidatesDefault   = 2000
+	TextCandidatesDefault   = 300
 )
 
 // Config is Cairn's validated configuration.
