@@ -214,6 +214,7 @@ func TestDocumentRouteErrorsMatchSpec(t *testing.T) {
 		{"MalformedJobID", "/v1/ingest/jobs/x", "invalid_id", "job_id", 400},
 		{"LimitOverMax", "/v1/documents?limit=501", "invalid_parameter", "limit", 400},
 		{"NegativeOffset", "/v1/documents?offset=-1", "invalid_parameter", "offset", 400},
+		{"RelativeListFolder", "/v1/documents?folder=kb", "validation_failed", "folder", 422},
 	}
 	for _, tc := range get {
 		t.Run(tc.name, func(t *testing.T) {

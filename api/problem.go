@@ -84,7 +84,7 @@ func (s *Server) problem(c *gin.Context, status int, code, title, detail, field 
 
 // decodeJSON decodes the request body into v strictly: unknown fields,
 // wrong types, trailing data and oversized bodies are errors that name
-// the field where possible.
+// the field by its path where possible (content.txt, items[1].colour).
 func decodeJSON(c *gin.Context, v any) error {
 	if c.Request.Body == nil {
 		return apperr.Invalidf("invalid_json", "", "request body is required")
