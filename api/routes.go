@@ -16,10 +16,12 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", s.openAPI)
 
 	v1 := e.Group("/v1", s.authenticate(), s.timeout())
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
 	jsonRoutes.GET("/tenant", s.getTenant)
+	s.registerThreadRoutes(jsonRoutes)
 	if s.deps.Ingest != nil {
 		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)
 	}

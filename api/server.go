@@ -21,6 +21,7 @@ import (
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 // SchemaChecker reports whether the database schema is current.
@@ -40,6 +41,8 @@ type Deps struct {
 	Schema SchemaChecker
 	// Tenants authenticates API keys.
 	Tenants *tenants.Store
+	// Threads stores threads, messages and attachments.
+	Threads *threads.Store
 	// Ingest stores documents and runs their ingestion (document routes).
 	Ingest *ingest.Service
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/internal/db"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 func init() {
@@ -62,6 +63,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		Pool:    pool,
 		Schema:  mig,
 		Tenants: tenants.NewStore(pool),
+		Threads: threads.NewStore(pool),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -31,6 +31,9 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 	if err := fs.Parse(rest); err != nil {
 		return usageError{err.Error()}
 	}
+	if action == "create" && fs.NArg() != 1 {
+		return usageError{"usage: cairn tenant create NAME"}
+	}
 	url := env.getenv("DATABASE_URL")
 	if url == "" {
 		return fmt.Errorf("config: DATABASE_URL is required")
@@ -43,9 +46,6 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 	store := tenants.NewStore(pool)
 	switch action {
 	case "create":
-		if fs.NArg() != 1 {
-			return usageError{"usage: cairn tenant create NAME"}
-		}
 		t, k, err := store.Create(ctx, fs.Arg(0))
 		if err != nil {
 			return err

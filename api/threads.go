@@ -1,0 +1,309 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/threads"
+)
+
+// registerThreadRoutes registers the thread and message routes on g (the
+// JSON group, bounded by Config.MaxBodyBytes, which also bounds messages
+// with base64 attachments).
+func (s *Server) registerThreadRoutes(g *gin.RouterGroup) {
+	g.POST("/threads", s.createThread)
+	g.GET("/threads", s.listThreads)
+	g.GET("/threads/:thread_id", s.getThread)
+	g.PATCH("/threads/:thread_id", s.updateThread)
+	g.DELETE("/threads/:thread_id", s.deleteThread)
+	g.POST("/threads/:thread_id/messages", s.createMessage)
+	g.GET("/threads/:thread_id/messages", s.listMessages)
+	g.GET("/threads/:thread_id/messages/:message_id", s.getMessage)
+	g.GET("/threads/:thread_id/attachments/:attachment_id", s.getAttachment)
+}
+
+type createThreadRequest struct {
+	Name     *string         `json:"name"`
+	Folder   *string         `json:"folder"`
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+func (s *Server) createThread(c *gin.Context) {
+	var req createThreadRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in := threads.NewThread{Name: req.Name, Metadata: req.Metadata}
+	if req.Folder != nil {
+		in.Folder = *req.Folder
+	}
+	t, err := s.deps.Threads.CreateThread(c.Request.Context(), tenantID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, t)
+}
+
+func (s *Server) listThreads(c *gin.Context) {
+	limit, err := queryInt(c, "limit", 20, 1, 100)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	offset, err := queryInt(c, "offset", 0, 0, 1<<30)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := s.deps.Threads.ListThreads(c.Request.Context(), tenantID(c), c.Query("folder"), limit, offset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) getThread(c *gin.Context) {
+	id, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.deps.Threads.GetThread(c.Request.Context(), tenantID(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) updateThread(c *gin.Context) {
+	id, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req createThreadRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.deps.Threads.UpdateThread(c.Request.Context(), tenantID(c), id,
+		threads.ThreadPatch{Name: req.Name, Folder: req.Folder, Metadata: req.Metadata})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) deleteThread(c *gin.Context) {
+	id, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.deps.Threads.DeleteThread(c.Request.Context(), tenantID(c), id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type messageContentRequest struct {
+	Text       *string             `json:"text"`
+	IsError    bool                `json:"is_error"`
+	Citations  []threads.Citation  `json:"citations"`
+	References []threads.Reference `json:"references"`
+}
+
+type attachmentRequest struct {
+	Name     string `json:"name"`
+	MimeType string `json:"mime_type"`
+	Data     string `json:"data"`
+}
+
+type createMessageRequest struct {
+	Role        *string                `json:"role"`
+	Content     *messageContentRequest `json:"content"`
+	MessageID   *string                `json:"message_id"`
+	Details     json.RawMessage        `json:"details"`
+	Metadata    json.RawMessage        `json:"metadata"`
+	Attachments []attachmentRequest    `json:"attachments"`
+}
+
+// toNewMessage checks presence and formats the domain cannot see.
+func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
+	var in threads.NewMessage
+	if r.Role == nil {
+		return in, apperr.Unprocessablef("validation_failed", "role", "role is required")
+	}
+	if r.Content == nil || r.Content.Text == nil {
+		return in, apperr.Unprocessablef("validation_failed", "content.text", "content.text is required")
+	}
+	if r.MessageID != nil {
+		id, err := uuid.Parse(*r.MessageID)
+		if err != nil || len(*r.MessageID) != 36 {
+			return in, apperr.Invalidf("invalid_id", "message_id", "message_id must be a UUID, got %q", *r.MessageID)
+		}
+		in.ID = &id
+	}
+	in.Role = threads.Role(*r.Role)
+	in.Text = *r.Content.Text
+	in.IsError = r.Content.IsError
+	in.Citations = r.Content.Citations
+	in.References = r.Content.References
+	in.Details = r.Details
+	in.Metadata = r.Metadata
+	for i, a := range r.Attachments {
+		data, err := threads.DecodeBase64(a.Data, fmt.Sprintf("attachments[%d].data", i))
+		if err != nil {
+			return in, err
+		}
+		in.Attachments = append(in.Attachments, threads.NewAttachment{Name: a.Name, MimeType: a.MimeType, Data: data})
+	}
+	return in, nil
+}
+
+func (s *Server) createMessage(c *gin.Context) {
+	threadID, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req createMessageRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in, err := req.toNewMessage()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, created, err := s.deps.Threads.CreateMessage(c.Request.Context(), nil, tenantID(c), threadID, in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, m)
+}
+
+// queryBool reads a boolean query parameter, or def.
+func queryBool(c *gin.Context, name string, def bool) (bool, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, apperr.Invalidf("invalid_parameter", name, "%s must be true or false, got %q", name, raw)
+	}
+	return b, nil
+}
+
+// queryTime reads an RFC 3339 / ISO 8601 time query parameter, or nil.
+func queryTime(c *gin.Context, name string) (*time.Time, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return nil, apperr.Invalidf("invalid_parameter", name, "%s must be an ISO 8601 date-time such as 2026-01-02T15:04:05Z, got %q", name, raw)
+	}
+	return &t, nil
+}
+
+func (s *Server) listMessages(c *gin.Context) {
+	threadID, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var o threads.ListOptions
+	if o.Limit, err = queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if o.Offset, err = queryInt(c, "offset", 0, 0, 1<<30); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if o.Before, err = queryTime(c, "before"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if o.After, err = queryTime(c, "after"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if o.WithDetails, err = queryBool(c, "with_details", true); err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := s.deps.Threads.ListMessages(c.Request.Context(), nil, tenantID(c), threadID, o)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) getMessage(c *gin.Context) {
+	threadID, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	messageID, err := pathUUID(c, "message_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	withDetails, err := queryBool(c, "with_details", true)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, err := s.deps.Threads.GetMessage(c.Request.Context(), nil, tenantID(c), threadID, messageID, withDetails)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}
+
+func (s *Server) getAttachment(c *gin.Context) {
+	threadID, err := pathUUID(c, "thread_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	id, err := pathUUID(c, "attachment_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	f, err := s.deps.Threads.GetAttachment(c.Request.Context(), tenantID(c), threadID, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf("inline; filename=%q", f.Name))
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, f.MimeType, f.Data)
+}

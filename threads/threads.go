@@ -1,0 +1,342 @@
+// Package threads owns chat threads and their messages on the path-part
+// tree: a thread is a path part (under an optional folder), each message a
+// path part under its thread named by its zero-padded sequence number, and
+// each attachment a path part under the thread's "attachments" folder. It
+// owns gap-free sequences under concurrent writers, idempotent creates on a
+// caller-supplied message id, keyset pagination, citation and reference
+// validation at write time, and their enrichment at read time in the same
+// query that reads the messages.
+package threads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
+)
+
+// DB is what the store runs queries on: a *pgxpool.Pool or a pgx.Tx. Begin
+// on a pgx.Tx opens a savepoint, so every write of the store is atomic on
+// its own and also inside a caller's transaction.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var _ DB = (*pgxpool.Pool)(nil)
+
+// MaxMetadataBytes bounds the JSON metadata of a thread or a message.
+const MaxMetadataBytes = 64 << 10
+
+// ErrThreadNotFound is returned for a thread that does not exist in the tenant.
+var ErrThreadNotFound = apperr.NotFoundf("thread_not_found", "thread not found")
+
+// Store reads and writes threads, messages and attachments. Its methods
+// taking a DB run on a pool or inside a caller's transaction; the others
+// use the store's pool.
+type Store struct {
+	pool *pgxpool.Pool
+	cfg  Config
+}
+
+// Config tunes a Store; zero fields take their defaults.
+type Config struct {
+	// MaxImageBytes is the size an image attachment is scaled down to fit
+	// under (default MaxImageBytesDefault, 1.5 MB).
+	MaxImageBytes int
+}
+
+// NewStore returns a Store over pool with the default Config.
+func NewStore(pool *pgxpool.Pool) *Store { return NewStoreConfig(pool, Config{}) }
+
+// NewStoreConfig returns a Store over pool with cfg.
+func NewStoreConfig(pool *pgxpool.Pool, cfg Config) *Store {
+	if cfg.MaxImageBytes <= 0 {
+		cfg.MaxImageBytes = MaxImageBytesDefault
+	}
+	return &Store{pool: pool, cfg: cfg}
+}
+
+// Pool returns the store's pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Thread is a conversation: a path part of kind thread.
+type Thread struct {
+	ID               uuid.UUID       `json:"id"`
+	PathPartID       uuid.UUID       `json:"path_part_id"`
+	Name             string          `json:"name"`
+	MaterializedPath string          `json:"materialized_path"`
+	Metadata         json.RawMessage `json:"metadata"`
+	MessageCount     int64           `json:"message_count"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+}
+
+// NewThread is the input of CreateThread.
+type NewThread struct {
+	// Name of the thread's path part; defaults to the thread id.
+	Name *string
+	// Folder is a path such as "/support/acme", created when missing; empty
+	// or "/" is the root.
+	Folder string
+	// Metadata is a JSON object or nil.
+	Metadata json.RawMessage
+}
+
+// ThreadPatch is the input of UpdateThread; nil fields are left unchanged.
+type ThreadPatch struct {
+	Name     *string
+	Folder   *string
+	Metadata json.RawMessage
+}
+
+// ThreadPage is one page of threads.
+type ThreadPage struct {
+	Data    []Thread `json:"data"`
+	HasMore bool     `json:"has_more"`
+}
+
+const threadColumns = `t.id, t.path_part_id, p.name, p.path, t.metadata, t.message_count, t.created_at, t.updated_at`
+
+func scanThread(row pgx.Row) (Thread, error) {
+	var t Thread
+	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, err
+}
+
+// validateObject checks that raw is absent, null or a JSON object of at
+// most MaxMetadataBytes, and returns it ("{}" when absent).
+func validateObject(raw json.RawMessage, field string) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage(`{}`), nil
+	}
+	if len(raw) > MaxMetadataBytes {
+		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be at most %d bytes", field, MaxMetadataBytes)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be a JSON object", field)
+	}
+	return raw, nil
+}
+
+// CreateThread creates a thread (and its missing folders) in one transaction.
+// Errors: invalid_path (400), validation_failed (422), thread_name_conflict
+// and path_conflict (409).
+func (s *Store) CreateThread(ctx context.Context, tenantID uuid.UUID, in NewThread) (Thread, error) {
+	id := uuid.Must(uuid.NewV7())
+	name := id.String()
+	if in.Name != nil {
+		n, err := ValidateName(*in.Name, "name")
+		if err != nil {
+			return Thread{}, err
+		}
+		name = n
+	}
+	segs, err := ParseFolder(in.Folder, "folder")
+	if err != nil {
+		return Thread{}, err
+	}
+	meta, err := validateObject(in.Metadata, "metadata")
+	if err != nil {
+		return Thread{}, err
+	}
+	var out Thread
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		parent, err := ensureFolder(ctx, tx, tenantID, segs)
+		if err != nil {
+			return err
+		}
+		ppID := uuid.Must(uuid.NewV7())
+		if _, err := tx.Exec(ctx, `
+INSERT INTO path_parts (tenant_id, id, parent_id, name, kind, path) VALUES ($1, $2, $3, $4, 'thread', $5)`,
+			tenantID, ppID, parent, name, joinPath(append(segs, name))); err != nil {
+			if isUnique(err) {
+				return nameConflict(joinPath(append(segs, name)))
+			}
+			return fmt.Errorf("insert thread path part: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO threads (tenant_id, id, path_part_id, metadata) VALUES ($1, $2, $3, $4)`,
+			tenantID, id, ppID, meta); err != nil {
+			return fmt.Errorf("insert thread: %w", err)
+		}
+		out, err = getThread(ctx, tx, tenantID, id)
+		return err
+	})
+	return out, err
+}
+
+func nameConflict(path string) error {
+	return apperr.New(apperr.Conflict, "thread_name_conflict", "%s already exists", path).WithField("name")
+}
+
+// GetThread returns one thread. Errors: thread_not_found (404).
+func (s *Store) GetThread(ctx context.Context, tenantID, threadID uuid.UUID) (Thread, error) {
+	return getThread(ctx, s.pool, tenantID, threadID)
+}
+
+func getThread(ctx context.Context, q DB, tenantID, threadID uuid.UUID) (Thread, error) {
+	t, err := scanThread(q.QueryRow(ctx, `
+SELECT `+threadColumns+` FROM threads t
+JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
+WHERE t.tenant_id = $1 AND t.id = $2`, tenantID, threadID))
+	if noRows(err) {
+		return Thread{}, ErrThreadNotFound
+	}
+	if err != nil {
+		return Thread{}, fmt.Errorf("get thread: %w", err)
+	}
+	return t, nil
+}
+
+// ListThreads returns threads newest first; with folder, only those in that
+// folder or below it (an unknown folder gives an empty page).
+func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, folder string, limit, offset int) (ThreadPage, error) {
+	segs, err := ParseFolder(folder, "folder")
+	if err != nil {
+		return ThreadPage{}, err
+	}
+	prefix := ""
+	if len(segs) > 0 {
+		prefix = escapeLike(joinPath(segs)) + "/%"
+	}
+	rows, err := s.pool.Query(ctx, `
+SELECT `+threadColumns+` FROM threads t
+JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
+WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2)
+ORDER BY t.created_at DESC, t.id DESC
+LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, offset)
+	if err != nil {
+		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
+	}
+	page := ThreadPage{Data: []Thread{}}
+	for rows.Next() {
+		t, err := scanThread(rows)
+		if err != nil {
+			rows.Close()
+			return ThreadPage{}, fmt.Errorf("scan thread: %w", err)
+		}
+		page.Data = append(page.Data, t)
+	}
+	if err := rows.Err(); err != nil {
+		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
+	}
+	if len(page.Data) > limit {
+		page.Data, page.HasMore = page.Data[:limit], true
+	}
+	return page, nil
+}
+
+// UpdateThread renames, re-files or re-tags a thread in one transaction;
+// the paths of its messages and attachments follow. Errors as CreateThread,
+// plus thread_not_found (404).
+func (s *Store) UpdateThread(ctx context.Context, tenantID, threadID uuid.UUID, p ThreadPatch) (Thread, error) {
+	var name *string
+	if p.Name != nil {
+		n, err := ValidateName(*p.Name, "name")
+		if err != nil {
+			return Thread{}, err
+		}
+		name = &n
+	}
+	var segs []string
+	if p.Folder != nil {
+		var err error
+		if segs, err = ParseFolder(*p.Folder, "folder"); err != nil {
+			return Thread{}, err
+		}
+	}
+	var meta json.RawMessage
+	if len(p.Metadata) > 0 {
+		var err error
+		if meta, err = validateObject(p.Metadata, "metadata"); err != nil {
+			return Thread{}, err
+		}
+	}
+	var out Thread
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var ppID uuid.UUID
+		var parent *uuid.UUID
+		var oldName, oldPath string
+		err := tx.QueryRow(ctx, `
+SELECT p.id, p.parent_id, p.name, p.path FROM threads t
+JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
+WHERE t.tenant_id = $1 AND t.id = $2
+FOR UPDATE OF t`, tenantID, threadID).Scan(&ppID, &parent, &oldName, &oldPath)
+		if noRows(err) {
+			return ErrThreadNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock thread: %w", err)
+		}
+		newName := oldName
+		if name != nil {
+			newName = *name
+		}
+		newParentPath := oldPath[:len(oldPath)-len(oldName)-1]
+		if p.Folder != nil {
+			if parent, err = ensureFolder(ctx, tx, tenantID, segs); err != nil {
+				return err
+			}
+			newParentPath = ""
+			if len(segs) > 0 {
+				newParentPath = joinPath(segs)
+			}
+		}
+		newPath := newParentPath + "/" + newName
+		if newPath != oldPath {
+			if _, err := tx.Exec(ctx, `
+UPDATE path_parts SET parent_id = $3, name = $4, path = $5, updated_at = now()
+WHERE tenant_id = $1 AND id = $2`, tenantID, ppID, parent, newName, newPath); err != nil {
+				if isUnique(err) {
+					return nameConflict(newPath)
+				}
+				return fmt.Errorf("move thread: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `
+UPDATE path_parts SET path = $3 || substr(path, $4), updated_at = now()
+WHERE tenant_id = $1 AND path LIKE $2`, tenantID, escapeLike(oldPath)+"/%", newPath, len([]rune(oldPath))+1); err != nil {
+				return fmt.Errorf("move thread contents: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+UPDATE threads SET metadata = coalesce($3, metadata), updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenantID, threadID, meta); err != nil {
+			return fmt.Errorf("update thread: %w", err)
+		}
+		out, err = getThread(ctx, tx, tenantID, threadID)
+		return err
+	})
+	return out, err
+}
+
+// DeleteThread deletes a thread with its messages and attachments in one
+// transaction. Errors: thread_not_found (404).
+func (s *Store) DeleteThread(ctx context.Context, tenantID, threadID uuid.UUID) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var ppID uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT path_part_id FROM threads WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, threadID).Scan(&ppID)
+		if noRows(err) {
+			return ErrThreadNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock thread: %w", err)
+		}
+		// The path part cascades to the thread row, its messages, their
+		// path parts and the attachments.
+		if _, err := tx.Exec(ctx, `DELETE FROM path_parts WHERE tenant_id = $1 AND id = $2`, tenantID, ppID); err != nil {
+			return fmt.Errorf("delete thread: %w", err)
+		}
+		return nil
+	})
+}
