@@ -44,7 +44,7 @@ func newDocServer(t *testing.T, maxUpload string) docServer {
 	})
 	require.NoError(t, err)
 	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{MaxBytes: cfg.MaxUploadBytes})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
+	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute, Queue: "api_test_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, rc.Start(ctx))

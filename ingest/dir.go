@@ -10,10 +10,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
@@ -106,43 +106,63 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 		known[t.folder] = sums
 	}
 	var (
-		mu     sync.Mutex
-		sum    Summary
-		done   int
-		chunks atomic.Int64
+		mu   sync.Mutex
+		sum  Summary
+		done int
 	)
+	record := func(r FileResult, size int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		sum.Bytes += size
+		switch r.Status {
+		case FileNew:
+			sum.New++
+		case FileUpdated:
+			sum.Updated++
+		case FileUnchanged:
+			sum.Unchanged++
+		default:
+			sum.Failed++
+			sum.Failures = append(sum.Failures, r)
+		}
+		sum.Chunks += r.Chunks
+		if o.Progress != nil {
+			o.Progress(Progress{FilesDone: done, FilesTotal: len(tasks), Chunks: sum.Chunks, Bytes: sum.Bytes, Elapsed: time.Since(start), Last: r})
+		}
+	}
+	// Uploaders enqueue; one waiter polls every pending job in one query.
+	// At most maxPending jobs are in flight so that an interrupted run
+	// leaves a bounded queue behind.
+	maxPending := max(8*o.Concurrency, 64)
+	w := newWaiter(s, tenant, maxPending, record)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.Concurrency)
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- w.run(gctx) }()
+	up, _ := errgroup.WithContext(gctx)
+	up.SetLimit(o.Concurrency)
 	for _, t := range tasks {
-		g.Go(func() error {
-			r, size := s.ingestFile(gctx, tenant, t, known[t.folder][t.name])
-			if gctx.Err() != nil && ctx.Err() != nil {
-				return ctx.Err()
+		if gctx.Err() != nil {
+			break
+		}
+		up.Go(func() error {
+			r, size, pj := s.uploadFile(gctx, tenant, t, known[t.folder][t.name])
+			if pj == nil {
+				record(r, size)
+				return nil
 			}
-			chunks.Add(int64(r.Chunks))
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			sum.Bytes += size
-			switch r.Status {
-			case FileNew:
-				sum.New++
-			case FileUpdated:
-				sum.Updated++
-			case FileUnchanged:
-				sum.Unchanged++
-			default:
-				sum.Failed++
-				sum.Failures = append(sum.Failures, r)
-			}
-			sum.Chunks += r.Chunks
-			if o.Progress != nil {
-				o.Progress(Progress{FilesDone: done, FilesTotal: len(tasks), Chunks: sum.Chunks, Bytes: sum.Bytes, Elapsed: time.Since(start), Last: r})
-			}
-			return nil
+			return w.add(gctx, *pj)
 		})
 	}
+	g.Go(func() error {
+		err := up.Wait()
+		w.close()
+		return errors.Join(err, <-waitDone)
+	})
 	if err := g.Wait(); err != nil {
+		return sum, err
+	}
+	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Path < sum.Failures[j].Path })
@@ -150,11 +170,21 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 	return sum, nil
 }
 
-func (s *Service) ingestFile(ctx context.Context, tenant uuid.UUID, t fileTask, knownSum string) (FileResult, int64) {
+// pendingJob is an uploaded file whose job is not done yet.
+type pendingJob struct {
+	res  FileResult
+	size int64
+	job  uuid.UUID
+	new  bool
+}
+
+// uploadFile skips or uploads one file; a nil pendingJob means the
+// result is final.
+func (s *Service) uploadFile(ctx context.Context, tenant uuid.UUID, t fileTask, knownSum string) (FileResult, int64, *pendingJob) {
 	r := FileResult{Path: t.path, Folder: t.folder, Name: t.name}
-	fail := func(err error) (FileResult, int64) {
+	fail := func(err error) (FileResult, int64, *pendingJob) {
 		r.Status, r.Err = FileFailed, err
-		return r, 0
+		return r, 0, nil
 	}
 	st, err := os.Stat(t.path)
 	if err != nil {
@@ -169,32 +199,117 @@ func (s *Service) ingestFile(ctx context.Context, tenant uuid.UUID, t fileTask, 
 	}
 	if knownSum != "" && Checksum(data) == knownSum {
 		r.Status = FileUnchanged
-		return r, int64(len(data))
+		return r, int64(len(data)), nil
 	}
-	res, err := s.Upload(ctx, tenant, UploadInput{Folder: t.folder, Name: t.name, Data: data})
+	res, _, _, err := s.upload(ctx, tenant, UploadInput{Folder: t.folder, Name: t.name, Data: data})
 	if err != nil {
 		return fail(err)
 	}
 	if res.Unchanged {
 		r.Status = FileUnchanged
-		return r, int64(len(data))
+		return r, int64(len(data)), nil
 	}
-	job, err := s.WaitJob(ctx, tenant, res.Job.ID)
-	if err != nil {
-		return fail(err)
+	return r, int64(len(data)), &pendingJob{res: r, size: int64(len(data)), job: res.jobID, new: res.versionNumber == 1}
+}
+
+// waiter polls the states of pending jobs in batches.
+type waiter struct {
+	s       *Service
+	tenant  uuid.UUID
+	slots   chan struct{}
+	mu      sync.Mutex
+	pending map[uuid.UUID]pendingJob
+	closed  bool
+	record  func(FileResult, int64)
+}
+
+func newWaiter(s *Service, tenant uuid.UUID, max int, record func(FileResult, int64)) *waiter {
+	return &waiter{s: s, tenant: tenant, slots: make(chan struct{}, max), pending: map[uuid.UUID]pendingJob{}, record: record}
+}
+
+func (w *waiter) add(ctx context.Context, p pendingJob) error {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if job.State == JobFailed {
-		msg := "ingestion failed"
-		if job.Error != nil {
-			msg = *job.Error
+	w.mu.Lock()
+	w.pending[p.job] = p
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *waiter) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+func (w *waiter) run(ctx context.Context) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
 		}
-		return fail(errors.New(msg))
+		w.mu.Lock()
+		ids := make([]uuid.UUID, 0, len(w.pending))
+		for id := range w.pending {
+			ids = append(ids, id)
+		}
+		closed := w.closed
+		w.mu.Unlock()
+		if len(ids) == 0 {
+			if closed {
+				return nil
+			}
+			continue
+		}
+		rows, err := w.s.pool.Query(ctx, jobSelect+`WHERE j.tenant_id = $1 AND j.id = ANY($2)`, w.tenant, ids)
+		if err != nil {
+			return fmt.Errorf("poll jobs: %w", err)
+		}
+		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
+		if err != nil {
+			return fmt.Errorf("poll jobs: %w", err)
+		}
+		seen := make(map[uuid.UUID]bool, len(jobs))
+		for _, j := range jobs {
+			seen[j.ID] = true
+		}
+		for _, id := range ids {
+			if !seen[id] { // the document was deleted meanwhile
+				msg := "the document was deleted while it was being ingested"
+				jobs = append(jobs, Job{ID: id, State: JobFailed, Error: &msg})
+			}
+		}
+		for _, j := range jobs {
+			if !j.Done() {
+				continue
+			}
+			w.mu.Lock()
+			p := w.pending[j.ID]
+			delete(w.pending, j.ID)
+			w.mu.Unlock()
+			<-w.slots
+			r := p.res
+			switch {
+			case j.State == JobFailed:
+				msg := "ingestion failed"
+				if j.Error != nil {
+					msg = *j.Error
+				}
+				r.Status, r.Err = FileFailed, errors.New(msg)
+			case p.new:
+				r.Status, r.Chunks = FileNew, j.ChunksTotal
+			default:
+				r.Status, r.Chunks = FileUpdated, j.ChunksTotal
+			}
+			w.record(r, p.size)
+		}
 	}
-	r.Status, r.Chunks = FileUpdated, job.ChunksTotal
-	if res.Created || res.Version.VersionNumber == 1 {
-		r.Status = FileNew
-	}
-	return r, int64(len(data))
 }
 
 // collect walks paths into tasks: a file lands in root; a directory's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +21,15 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 // newService returns a service with running in-process workers.
 func newService(t testing.TB, pool *pgxpool.Pool, o ingest.Options) *ingest.Service {
+	return newServiceN(t, pool, o, 2)
+}
+
+// newServiceN returns a service with workers in-process workers on a
+// queue of its own.
+func newServiceN(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
 	t.Helper()
 	svc := ingest.New(pool, embed.NewHashing(), o)
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
+	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: workers, JobTimeout: time.Minute, Queue: "q" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, rc.Start(ctx))

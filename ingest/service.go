@@ -70,6 +70,7 @@ type Service struct {
 	embedder embed.Embedder
 	opts     Options
 	river    *river.Client[pgx.Tx]
+	queue    string
 }
 
 // New returns a Service. Call NewRiverClient before Upload.
@@ -94,29 +95,43 @@ func Checksum(data []byte) string {
 // Folder and enqueues its ingest job in the same transaction. Bytes equal
 // to the latest (non-failed) version write nothing (Unchanged).
 func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) (UploadResult, error) {
+	res, folder, name, err := s.upload(ctx, tenant, in)
+	if err != nil {
+		return UploadResult{}, err
+	}
+	return s.describeUpload(ctx, tenant, folder, name, res)
+}
+
+// uploaded is what upload wrote (ids only; Upload reads the rest back).
+type uploaded struct {
+	UploadResult
+	jobID         uuid.UUID
+	versionNumber int
+}
+
+func (s *Service) upload(ctx context.Context, tenant uuid.UUID, in UploadInput) (res uploaded, folder, name string, err error) {
 	if s.river == nil {
-		return UploadResult{}, errors.New("ingest: no River client (call NewRiverClient)")
+		return res, "", "", errors.New("ingest: no River client (call NewRiverClient)")
 	}
-	folder, err := CleanFolder(in.Folder)
+	folder, err = CleanFolder(in.Folder)
 	if err != nil {
-		return UploadResult{}, err
+		return res, "", "", err
 	}
-	name, err := CleanName("name", in.Name)
+	name, err = CleanName("name", in.Name)
 	if err != nil {
-		return UploadResult{}, err
+		return res, "", "", err
 	}
 	if int64(len(in.Data)) > s.opts.MaxBytes {
-		return UploadResult{}, apperr.New(apperr.TooLarge, "payload_too_large", "%s is %d bytes, over the limit of %d", name, len(in.Data), s.opts.MaxBytes)
+		return res, "", "", apperr.New(apperr.TooLarge, "payload_too_large", "%s is %d bytes, over the limit of %d", name, len(in.Data), s.opts.MaxBytes)
 	}
 	if len(in.Data) == 0 {
-		return UploadResult{}, apperr.Unprocessablef("validation_failed", "file", "%s is empty", name)
+		return res, "", "", apperr.Unprocessablef("validation_failed", "file", "%s is empty", name)
 	}
 	mime, err := DetectType(name, in.MimeType, in.Data)
 	if err != nil {
-		return UploadResult{}, err
+		return res, "", "", err
 	}
 	sum := Checksum(in.Data)
-	var res UploadResult
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		folderID, err := ensureFolder(ctx, tx, tenant, folder)
 		if err != nil {
@@ -157,23 +172,22 @@ func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) 
 			tenant, jid, doc.ID, vid); err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
-		rj, err := s.river.InsertTx(ctx, tx, JobArgs{TenantID: tenant, JobID: jid}, &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts})
+		rj, err := s.river.InsertTx(ctx, tx, JobArgs{TenantID: tenant, JobID: jid}, &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts, Queue: s.queue})
 		if err != nil {
 			return fmt.Errorf("enqueue ingest job: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE ingest_jobs SET river_job_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, jid, rj.Job.ID); err != nil {
 			return fmt.Errorf("link job: %w", err)
 		}
+		res.jobID, res.versionNumber = jid, n
 		return nil
 	})
-	if err != nil {
-		return UploadResult{}, err
-	}
-	return s.describeUpload(ctx, tenant, folder, name, res)
+	return res, folder, name, err
 }
 
 // describeUpload reads back the document, its latest version and job.
-func (s *Service) describeUpload(ctx context.Context, tenant uuid.UUID, folder, name string, res UploadResult) (UploadResult, error) {
+func (s *Service) describeUpload(ctx context.Context, tenant uuid.UUID, folder, name string, up uploaded) (UploadResult, error) {
+	res := up.UploadResult
 	var docID uuid.UUID
 	if err := s.pool.QueryRow(ctx, `SELECT d.id FROM documents d JOIN path_parts p ON p.tenant_id = d.tenant_id AND p.id = d.path_part_id
 		WHERE d.tenant_id = $1 AND p.path = $2`, tenant, joinPath(folder, name)).Scan(&docID); err != nil {

@@ -49,6 +49,9 @@ type RiverConfig struct {
 	JobTimeout time.Duration
 	// Logger receives River's logs.
 	Logger *slog.Logger
+	// Queue is the River queue of ingest jobs (river.QueueDefault when
+	// empty); tests use their own so that their workers stay apart.
+	Queue string
 }
 
 // NewRiverClient creates the River client the service enqueues with and,
@@ -57,6 +60,10 @@ func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error)
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 30 * time.Minute
 	}
+	if cfg.Queue == "" {
+		cfg.Queue = river.QueueDefault
+	}
+	s.queue = cfg.Queue
 	rc := &river.Config{Logger: cfg.Logger, MaxAttempts: s.opts.MaxAttempts}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
@@ -67,7 +74,7 @@ func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error)
 			return nil, fmt.Errorf("register ingest worker: %w", err)
 		}
 		rc.Workers = workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
 		rc.JobTimeout = cfg.JobTimeout
 		rc.RescueStuckJobsAfter = cfg.JobTimeout + 10*time.Second
 		rc.FetchCooldown = 20 * time.Millisecond
@@ -123,10 +130,6 @@ func (s *Service) runJob(ctx context.Context, tenant, jobID uuid.UUID, attempt i
 	if r.state == JobSucceeded || r.state == JobFailed {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET state = 'running', attempts = $3, chunks_done = 0, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2`, tenant, jobID, attempt); err != nil {
-		return fmt.Errorf("mark running: %w", err)
-	}
 	ext, err := Extract(r.mime, r.raw)
 	if err != nil {
 		return err
@@ -135,9 +138,9 @@ func (s *Service) runJob(ctx context.Context, tenant, jobID uuid.UUID, attempt i
 		return apperr.New(apperr.TooLarge, "text_too_long", "the extracted text has %d characters, over the limit of %d", n, s.opts.MaxTextChars)
 	}
 	spans := SplitExtracted(ext, s.opts.Chunk)
-	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET chunks_total = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-		tenant, jobID, len(spans)); err != nil {
-		return fmt.Errorf("record total: %w", err)
+	if err := s.progress(ctx, `UPDATE ingest_jobs SET state = 'running', attempts = $3, chunks_done = 0, chunks_total = $4, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`, tenant, jobID, attempt, len(spans)); err != nil {
+		return fmt.Errorf("mark running: %w", err)
 	}
 	vecs, err := s.embedAll(ctx, tenant, jobID, spans)
 	if err != nil {
@@ -228,7 +231,7 @@ func (s *Service) embedAll(ctx context.Context, tenant, jobID uuid.UUID, spans [
 			n := done
 			mu.Unlock()
 			if report {
-				_, _ = s.pool.Exec(gctx, `UPDATE ingest_jobs SET chunks_done = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, jobID, n)
+				_ = s.progress(gctx, `UPDATE ingest_jobs SET chunks_done = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, jobID, n)
 			}
 			return nil
 		})
@@ -311,4 +314,16 @@ func quoteLiteral(s string) string {
 		out = append(out, s[i])
 	}
 	return string(append(out, '\''))
+}
+
+// progress runs a progress update without waiting for its WAL flush:
+// losing one in a crash only shows stale counters until the job re-runs.
+func (s *Service) progress(ctx context.Context, sql string, args ...any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
 }
