@@ -33,6 +33,11 @@ type PathsOptions struct {
 	MaxFiles int
 	// Progress, when set, is called after each file (from one goroutine at a time).
 	Progress func(Progress)
+	// BatchFiles and BatchBytes bound how many files share one upload
+	// transaction, River job and COPY (defaults 32 files, 4 MiB); 1 gives
+	// every file its own job, as the HTTP API does.
+	BatchFiles int
+	BatchBytes int64
 }
 
 // Progress is the state of an IngestPaths run.
@@ -89,6 +94,12 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = DefaultMaxFiles
 	}
+	if o.BatchFiles <= 0 {
+		o.BatchFiles = 32
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 4 << 20
+	}
 	tasks, err := collect(paths, root, o.MaxFiles)
 	if err != nil {
 		return Summary{}, err
@@ -141,17 +152,57 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 	go func() { waitDone <- w.run(gctx) }()
 	up, _ := errgroup.WithContext(gctx)
 	up.SetLimit(o.Concurrency)
-	for _, t := range tasks {
+	for _, batch := range batches(tasks, o.BatchFiles, o.BatchBytes) {
 		if gctx.Err() != nil {
 			break
 		}
 		up.Go(func() error {
-			r, size, pj := s.uploadFile(gctx, tenant, t, known[t.folder][t.name])
-			if pj == nil {
-				record(r, size)
+			var ps []prepared
+			var pts []fileTask
+			for _, t := range batch {
+				r, size, p := s.readFile(t, known[t.folder][t.name])
+				if p == nil {
+					record(r, size)
+					continue
+				}
+				ps, pts = append(ps, *p), append(pts, t)
+			}
+			if len(ps) == 0 {
 				return nil
 			}
-			return w.add(gctx, *pj)
+			ups, err := s.uploadBatch(gctx, tenant, ps)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				// One bad file (a path clash, say) must not sink the
+				// others: fall back to one transaction per file.
+				ups = make([]uploaded, len(ps))
+				for i := range ps {
+					u, err := s.uploadBatch(gctx, tenant, ps[i:i+1])
+					if err != nil {
+						record(FileResult{Path: pts[i].path, Folder: pts[i].folder, Name: pts[i].name, Status: FileFailed, Err: err}, 0)
+						ups[i].Unchanged, ups[i].jobID = false, uuid.Nil
+						continue
+					}
+					ups[i] = u[0]
+				}
+			}
+			for i, u := range ups {
+				r := FileResult{Path: pts[i].path, Folder: pts[i].folder, Name: pts[i].name}
+				size := int64(len(ps[i].data))
+				switch {
+				case u.Unchanged:
+					r.Status = FileUnchanged
+					record(r, size)
+				case u.jobID == uuid.Nil: // failed above
+				default:
+					if err := w.add(gctx, pendingJob{res: r, size: size, job: u.jobID, new: u.versionNumber == 1}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		})
 	}
 	g.Go(func() error {
@@ -178,11 +229,11 @@ type pendingJob struct {
 	new  bool
 }
 
-// uploadFile skips or uploads one file; a nil pendingJob means the
-// result is final.
-func (s *Service) uploadFile(ctx context.Context, tenant uuid.UUID, t fileTask, knownSum string) (FileResult, int64, *pendingJob) {
+// readFile reads and validates one file; a nil *prepared means the
+// result is final (unchanged or failed).
+func (s *Service) readFile(t fileTask, knownSum string) (FileResult, int64, *prepared) {
 	r := FileResult{Path: t.path, Folder: t.folder, Name: t.name}
-	fail := func(err error) (FileResult, int64, *pendingJob) {
+	fail := func(err error) (FileResult, int64, *prepared) {
 		r.Status, r.Err = FileFailed, err
 		return r, 0, nil
 	}
@@ -201,15 +252,35 @@ func (s *Service) uploadFile(ctx context.Context, tenant uuid.UUID, t fileTask, 
 		r.Status = FileUnchanged
 		return r, int64(len(data)), nil
 	}
-	res, _, _, err := s.upload(ctx, tenant, UploadInput{Folder: t.folder, Name: t.name, Data: data})
+	p, err := s.prepare(UploadInput{Folder: t.folder, Name: t.name, Data: data})
 	if err != nil {
 		return fail(err)
 	}
-	if res.Unchanged {
-		r.Status = FileUnchanged
-		return r, int64(len(data)), nil
+	return r, int64(len(data)), &p
+}
+
+// batches groups tasks into runs of at most files files and bytes bytes
+// (by size on disk), in order.
+func batches(tasks []fileTask, files int, bytes int64) [][]fileTask {
+	var out [][]fileTask
+	var cur []fileTask
+	var size int64
+	for _, t := range tasks {
+		var n int64
+		if st, err := os.Stat(t.path); err == nil {
+			n = st.Size()
+		}
+		if len(cur) > 0 && (len(cur) >= files || size+n > bytes) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, t)
+		size += n
 	}
-	return r, int64(len(data)), &pendingJob{res: r, size: int64(len(data)), job: res.jobID, new: res.versionNumber == 1}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // waiter polls the states of pending jobs in batches.
