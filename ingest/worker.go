@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
