@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
@@ -27,19 +26,7 @@ func newService(t testing.TB, pool *pgxpool.Pool, o ingest.Options) *ingest.Serv
 // newServiceN returns a service with workers in-process workers on a
 // queue of its own.
 func newServiceN(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
-	t.Helper()
-	svc := ingest.New(pool, embed.NewHashing(), o)
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: workers, JobTimeout: time.Minute, Queue: "q" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = rc.Stop(stop)
-		cancel()
-	})
-	return svc
+	return ingesttest.Service(t, pool, o, workers)
 }
 
 // ingestWait uploads and waits for the job.
