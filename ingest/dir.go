@@ -38,6 +38,9 @@ type PathsOptions struct {
 	// every file its own job, as the HTTP API does.
 	BatchFiles int
 	BatchBytes int64
+	// DeferIndex drops the embedding model's HNSW index for the load and
+	// rebuilds it at the end (DeferModelIndex): for large initial loads.
+	DeferIndex bool
 }
 
 // Progress is the state of an IngestPaths run.
@@ -82,7 +85,7 @@ type fileTask struct{ path, folder, name string }
 // sha256 as their latest version) are skipped without writing anything;
 // others are uploaded and their jobs awaited. A per-file failure is
 // recorded in the Summary, not returned.
-func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []string, o PathsOptions) (Summary, error) {
+func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []string, o PathsOptions) (sum Summary, err error) {
 	start := time.Now()
 	root, err := CleanFolder(o.Folder)
 	if err != nil {
@@ -104,6 +107,18 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 	if err != nil {
 		return Summary{}, err
 	}
+	if o.DeferIndex {
+		rebuild, err := DeferModelIndex(ctx, s.pool, s.embedder.Model(), s.embedder.Dim())
+		if err != nil {
+			return Summary{}, err
+		}
+		defer func() {
+			if rerr := rebuild(context.WithoutCancel(ctx)); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			sum.Elapsed = time.Since(start)
+		}()
+	}
 	// One query per folder for the checksums of what is already there.
 	known := map[string]map[string]string{}
 	for _, t := range tasks {
@@ -118,7 +133,6 @@ func (s *Service) IngestPaths(ctx context.Context, tenant uuid.UUID, paths []str
 	}
 	var (
 		mu   sync.Mutex
-		sum  Summary
 		done int
 	)
 	record := func(r FileResult, size int64) {

@@ -378,11 +378,13 @@ func ModelIndexName(model string) string {
 }
 
 // EnsureModelIndex creates the partial HNSW expression index of a model
-// (the offline model's comes with the migrations).
+// unless it exists (the offline model's comes with the migrations; a
+// bulk load with DeferModelIndex drops and rebuilds it). It must not run
+// inside a transaction (CREATE INDEX CONCURRENTLY).
 func EnsureModelIndex(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, model string, dim int) error {
-	q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model_id = %s`,
+	q := fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON chunks USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model_id = %s`,
 		pgx.Identifier{ModelIndexName(model)}.Sanitize(), dim, quoteLiteral(model))
 	if _, err := db.Exec(ctx, q); err != nil {
 		return fmt.Errorf("create HNSW index for model %s: %w", model, err)
@@ -411,4 +413,20 @@ func (s *Service) progress(ctx context.Context, sql string, args ...any) error {
 		_, err := tx.Exec(ctx, sql, args...)
 		return err
 	})
+}
+
+// DeferModelIndex drops the HNSW index of model for a bulk load and
+// returns the function that builds it again (CONCURRENTLY, so writes go
+// on meanwhile). Building the graph once after the load is several times
+// cheaper than maintaining it row by row. While the index is missing,
+// vector search stays correct (an exact scan) but slower; a process that
+// dies before rebuilding leaves that state until the next `cairn serve`,
+// `cairn worker` or `cairn ingest` start, which runs EnsureModelIndex.
+func DeferModelIndex(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, model string, dim int) (rebuild func(context.Context) error, err error) {
+	if _, err := db.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{ModelIndexName(model)}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("drop HNSW index for model %s: %w", model, err)
+	}
+	return func(ctx context.Context) error { return EnsureModelIndex(ctx, db, model, dim) }, nil
 }

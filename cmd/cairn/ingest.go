@@ -35,6 +35,7 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	concurrency := fs.Int("concurrency", 4, "files and jobs in flight at once")
 	tenantFlag := fs.String("tenant", "", "tenant id (default CAIRN_TENANT_ID)")
 	maxFiles := fs.Int("max-files", ingest.DefaultMaxFiles, "refuse to ingest more files than this")
+	deferIndex := fs.Bool("defer-index", false, "drop the model's HNSW index during the load and rebuild it after (large initial loads; vector search is exact and slower meanwhile)")
 	if err := fs.Parse(reorderFlags(args)); err != nil {
 		return usageError{err.Error()}
 	}
@@ -84,7 +85,7 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	}()
 	progress := newIngestProgress(env.stderr)
 	sum, err := svc.IngestPaths(ctx, tenant, fs.Args(), ingest.PathsOptions{
-		Folder: *folder, Concurrency: *concurrency, MaxFiles: *maxFiles, Progress: progress.update,
+		Folder: *folder, Concurrency: *concurrency, MaxFiles: *maxFiles, Progress: progress.update, DeferIndex: *deferIndex,
 	})
 	progress.finish()
 	if err != nil {
@@ -115,7 +116,7 @@ func reorderFlags(args []string) []string {
 		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && strings.TrimLeft(a, "-") != "defer-index" && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
