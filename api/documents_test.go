@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/api"
-	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/tenants"
@@ -43,17 +43,7 @@ func newDocServer(t *testing.T, maxUpload string) docServer {
 		return ""
 	})
 	require.NoError(t, err)
-	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{MaxBytes: cfg.MaxUploadBytes})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = rc.Stop(stop)
-		cancel()
-	})
+	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
 	_, key := testdb.Tenant(t, pool)
 	_, key2 := testdb.Tenant(t, pool)
 	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc})

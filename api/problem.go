@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -81,7 +84,7 @@ func (s *Server) problem(c *gin.Context, status int, code, title, detail, field 
 
 // decodeJSON decodes the request body into v strictly: unknown fields,
 // wrong types, trailing data and oversized bodies are errors that name
-// the field where possible.
+// the field by its path where possible (content.txt, items[1].colour).
 func decodeJSON(c *gin.Context, v any) error {
 	if c.Request.Body == nil {
 		return apperr.Invalidf("invalid_json", "", "request body is required")
@@ -90,16 +93,20 @@ func decodeJSON(c *gin.Context, v any) error {
 	if ct != "" && ct != "application/json" {
 		return apperr.New(apperr.Unsupported, "unsupported_media_type", "Content-Type must be application/json, got %s", ct)
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if leaf, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			field := unknownFieldPath(body, reflect.TypeOf(v), strings.Trim(leaf, `"`))
+			return apperr.Invalidf("unknown_field", field, "unknown field %q", field)
+		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
-		}
 		return apperr.Invalidf("invalid_json", "", "request body must hold a single JSON value")
 	}
 	return nil
@@ -120,9 +127,6 @@ func jsonError(err error) error {
 		return apperr.Invalidf("invalid_json", "", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		return apperr.Invalidf("invalid_field", typ.Field, "field %s must be %s, got %s", typ.Field, typ.Type.String(), typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Invalidf("unknown_field", field, "unknown field %q", field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.Invalidf("invalid_json", "", "truncated JSON body")
 	}
@@ -131,6 +135,120 @@ func jsonError(err error) error {
 		return ae
 	}
 	return apperr.Invalidf("invalid_json", "", "invalid JSON: %s", err.Error())
+}
+
+// unknownFieldPath returns the full path (content.txt,
+// attachments[1].colour) of the unknown field leaf that decoding body into
+// t reported: the first key, in document order, that names no field of
+// the struct it would decode into, as the decoder stops at the first one.
+// It returns leaf when the walk finds no such key of that name.
+func unknownFieldPath(body []byte, t reflect.Type, leaf string) string {
+	p, ok := walkUnknown(json.NewDecoder(bytes.NewReader(body)), t, "")
+	if ok && (p == leaf || strings.HasSuffix(p, "."+leaf)) {
+		return p
+	}
+	return leaf
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// walkUnknown consumes one JSON value from dec that decodes into t (nil:
+// opaque, only consumed) and reports the path of its first unknown key.
+func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (string, bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
+		t = nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			key, _ := kt.(string)
+			sub := key
+			if path != "" {
+				sub = path + "." + key
+			}
+			var ft reflect.Type
+			switch {
+			case t == nil:
+			case t.Kind() == reflect.Struct:
+				var ok bool
+				if ft, ok = structField(t, key); !ok {
+					return sub, true
+				}
+			case t.Kind() == reflect.Map:
+				ft = t.Elem()
+			}
+			if p, ok := walkUnknown(dec, ft, sub); ok {
+				return p, true
+			}
+		}
+		_, _ = dec.Token()
+	case json.Delim('['):
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if p, ok := walkUnknown(dec, et, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+		_, _ = dec.Token()
+	}
+	return "", false
+}
+
+// structField returns the type of the field of struct t that encoding/json
+// decodes key into: an exact name match, else a case-insensitive one,
+// including fields promoted from embedded structs.
+func structField(t reflect.Type, key string) (reflect.Type, bool) {
+	var folded reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				if ft, ok := structField(et, key); ok {
+					return ft, true
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f.Type, true
+		}
+		if folded == nil && strings.EqualFold(name, key) {
+			folded = f.Type
+		}
+	}
+	return folded, folded != nil
 }
 
 // pathUUID parses the path parameter name as a UUID, or answers 400.

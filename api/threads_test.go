@@ -370,7 +370,7 @@ func TestCreateMessageRejectsBadInput(t *testing.T) {
 	}{
 		{"MalformedThreadID", "/v1/threads/123/messages", msg(""), 400, "invalid_id", "thread_id"},
 		{"MalformedMessageID", target, `{"role":"user","message_id":"nope","content":{"text":"hi"}}`, 400, "invalid_id", "message_id"},
-		{"UnknownField", target, `{"role":"user","content":{"text":"hi","txt":"x"}}`, 400, "unknown_field", "txt"},
+		{"UnknownField", target, `{"role":"user","content":{"text":"hi","txt":"x"}}`, 400, "unknown_field", "content.txt"},
 		{"UnknownTopLevelField", target, `{"role":"user","stream":true,"content":{"text":"hi"}}`, 400, "unknown_field", "stream"},
 		{"WrongTypeText", target, `{"role":"user","content":{"text":5}}`, 400, "invalid_field", "content.text"},
 		{"WrongTypeRole", target, `{"role":["user"],"content":{"text":"hi"}}`, 400, "invalid_field", "role"},

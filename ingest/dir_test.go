@@ -89,3 +89,18 @@ func TestReingestUnchangedDirectoryWritesNothingAndIsFast(t *testing.T) {
 	require.Contains(t, third.Failures[0].Err.Error(), "extraction_failed")
 	require.Contains(t, third.Failures[1].Err.Error(), "unsupported_media_type")
 }
+
+func TestDeferIndexRebuildsTheHNSWIndex(t *testing.T) {
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	svc := newService(t, pool, ingest.Options{})
+	dir := t.TempDir()
+	writeCorpus(t, dir, 20, 2000)
+	sum, err := svc.IngestPaths(context.Background(), tenant, []string{dir}, ingest.PathsOptions{Folder: "/deferred", DeferIndex: true})
+	require.NoError(t, err)
+	require.Equal(t, 20, sum.New)
+	var valid bool
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE c.relname = $1`, ingest.ModelIndexName("cairn-hash-384-v1")).Scan(&valid))
+	require.True(t, valid)
+}

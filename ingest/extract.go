@@ -161,10 +161,6 @@ func htmlText(data []byte) string {
 			if len(t) > 0 && !strings.ContainsRune(" \t\n\r\f", rune(t[len(t)-1])) {
 				space = false
 			}
-			if len(t) > 0 && strings.ContainsRune(" \t\n\r\f", rune(t[0])) {
-				// leading space was already emitted between fields
-				_ = t
-			}
 		}
 	}
 }

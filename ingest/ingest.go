@@ -21,7 +21,11 @@
 // c.embedding::vector(D) <=> $q, which uses the per-model partial HNSW
 // index (ModelIndexName). Older versions' chunks stay readable by id for
 // citations. A chunk's path part id is its id; its materialized path is
-// ChunkPath(version path, ordinal).
+// ChunkPath(version path, ordinal). The search query does not change
+// during bulk loads: IngestPaths batches files (one upload transaction,
+// River job and COPY per batch), and with DeferIndex drops the model's
+// HNSW index for the load and rebuilds it after, during which the same
+// query is answered by an exact scan.
 package ingest
 
 import (

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
@@ -20,19 +20,13 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 // newService returns a service with running in-process workers.
 func newService(t testing.TB, pool *pgxpool.Pool, o ingest.Options) *ingest.Service {
-	t.Helper()
-	svc := ingest.New(pool, embed.NewHashing(), o)
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = rc.Stop(stop)
-		cancel()
-	})
-	return svc
+	return newServiceN(t, pool, o, 2)
+}
+
+// newServiceN returns a service with workers in-process workers on a
+// queue of its own.
+func newServiceN(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
+	return ingesttest.Service(t, pool, o, workers)
 }
 
 // ingestWait uploads and waits for the job.

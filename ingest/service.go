@@ -70,6 +70,7 @@ type Service struct {
 	embedder embed.Embedder
 	opts     Options
 	river    *river.Client[pgx.Tx]
+	queue    string
 }
 
 // New returns a Service. Call NewRiverClient before Upload.
@@ -94,86 +95,157 @@ func Checksum(data []byte) string {
 // Folder and enqueues its ingest job in the same transaction. Bytes equal
 // to the latest (non-failed) version write nothing (Unchanged).
 func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) (UploadResult, error) {
-	if s.river == nil {
-		return UploadResult{}, errors.New("ingest: no River client (call NewRiverClient)")
-	}
-	folder, err := CleanFolder(in.Folder)
-	if err != nil {
-		return UploadResult{}, err
-	}
-	name, err := CleanName("name", in.Name)
-	if err != nil {
-		return UploadResult{}, err
-	}
-	if int64(len(in.Data)) > s.opts.MaxBytes {
-		return UploadResult{}, apperr.New(apperr.TooLarge, "payload_too_large", "%s is %d bytes, over the limit of %d", name, len(in.Data), s.opts.MaxBytes)
-	}
-	if len(in.Data) == 0 {
-		return UploadResult{}, apperr.Unprocessablef("validation_failed", "file", "%s is empty", name)
-	}
-	mime, err := DetectType(name, in.MimeType, in.Data)
-	if err != nil {
-		return UploadResult{}, err
-	}
-	sum := Checksum(in.Data)
-	var res UploadResult
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		folderID, err := ensureFolder(ctx, tx, tenant, folder)
-		if err != nil {
-			return err
-		}
-		docPath := joinPath(folder, name)
-		doc, created, err := s.lockOrCreateDocument(ctx, tx, tenant, folderID, folder, name, docPath)
-		if err != nil {
-			return err
-		}
-		res.Created = created
-		latest := 0
-		var latestID uuid.UUID
-		var latestSum, latestState string
-		err = tx.QueryRow(ctx, `SELECT id, version_number, checksum, state FROM document_versions
-			WHERE tenant_id = $1 AND document_id = $2 ORDER BY version_number DESC LIMIT 1`, tenant, doc.ID).
-			Scan(&latestID, &latest, &latestSum, &latestState)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("latest version: %w", err)
-		}
-		if latest > 0 && latestSum == sum && latestState != "failed" {
-			res.Unchanged = true
-			return nil
-		}
-		n := latest + 1
-		vid := uuid.Must(uuid.NewV7())
-		vpath := docPath + "/v" + strconv.Itoa(n)
-		if _, err := tx.Exec(ctx, `INSERT INTO path_parts (tenant_id, id, parent_id, name, kind, path) VALUES ($1, $2, $3, $4, 'version', $5)`,
-			tenant, vid, doc.PathPartID, "v"+strconv.Itoa(n), vpath); err != nil {
-			return fmt.Errorf("version path part: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO document_versions (tenant_id, id, document_id, path_part_id, version_number, checksum, mime_type, size_bytes, raw)
-			VALUES ($1, $2, $3, $2, $4, $5, $6, $7, $8)`, tenant, vid, doc.ID, n, sum, mime, len(in.Data), in.Data); err != nil {
-			return fmt.Errorf("insert version: %w", err)
-		}
-		jid := uuid.Must(uuid.NewV7())
-		if _, err := tx.Exec(ctx, `INSERT INTO ingest_jobs (tenant_id, id, document_id, version_id) VALUES ($1, $2, $3, $4)`,
-			tenant, jid, doc.ID, vid); err != nil {
-			return fmt.Errorf("insert job: %w", err)
-		}
-		rj, err := s.river.InsertTx(ctx, tx, JobArgs{TenantID: tenant, JobID: jid}, &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts})
-		if err != nil {
-			return fmt.Errorf("enqueue ingest job: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE ingest_jobs SET river_job_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, jid, rj.Job.ID); err != nil {
-			return fmt.Errorf("link job: %w", err)
-		}
-		return nil
-	})
+	res, folder, name, err := s.upload(ctx, tenant, in)
 	if err != nil {
 		return UploadResult{}, err
 	}
 	return s.describeUpload(ctx, tenant, folder, name, res)
 }
 
+// uploaded is what upload wrote (ids only; Upload reads the rest back).
+type uploaded struct {
+	UploadResult
+	jobID         uuid.UUID
+	versionNumber int
+}
+
+// prepared is a validated upload, ready to be staged in a transaction.
+type prepared struct {
+	folder, name, mime, sum string
+	data                    []byte
+}
+
+// prepare validates an upload: names, size, media type.
+func (s *Service) prepare(in UploadInput) (prepared, error) {
+	folder, err := CleanFolder(in.Folder)
+	if err != nil {
+		return prepared{}, err
+	}
+	name, err := CleanName("name", in.Name)
+	if err != nil {
+		return prepared{}, err
+	}
+	if int64(len(in.Data)) > s.opts.MaxBytes {
+		return prepared{}, apperr.New(apperr.TooLarge, "payload_too_large", "%s is %d bytes, over the limit of %d", name, len(in.Data), s.opts.MaxBytes)
+	}
+	if len(in.Data) == 0 {
+		return prepared{}, apperr.Unprocessablef("validation_failed", "file", "%s is empty", name)
+	}
+	mime, err := DetectType(name, in.MimeType, in.Data)
+	if err != nil {
+		return prepared{}, err
+	}
+	return prepared{folder: folder, name: name, mime: mime, sum: Checksum(in.Data), data: in.Data}, nil
+}
+
+func (s *Service) upload(ctx context.Context, tenant uuid.UUID, in UploadInput) (res uploaded, folder, name string, err error) {
+	if s.river == nil {
+		return res, "", "", errors.New("ingest: no River client (call NewRiverClient)")
+	}
+	p, err := s.prepare(in)
+	if err != nil {
+		return res, "", "", err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		res, err = s.stage(ctx, tx, tenant, p)
+		if err != nil || res.Unchanged {
+			return err
+		}
+		return s.enqueue(ctx, tx, tenant, []uuid.UUID{res.jobID})
+	})
+	return res, p.folder, p.name, err
+}
+
+// uploadBatch stages several validated uploads in one transaction with
+// one River job for all of them (bulk loads: one transaction and one
+// COPY per batch instead of per file). Results are in input order.
+func (s *Service) uploadBatch(ctx context.Context, tenant uuid.UUID, ps []prepared) ([]uploaded, error) {
+	out := make([]uploaded, len(ps))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var jobs []uuid.UUID
+		for i, p := range ps {
+			r, err := s.stage(ctx, tx, tenant, p)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+			if !r.Unchanged {
+				jobs = append(jobs, r.jobID)
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		return s.enqueue(ctx, tx, tenant, jobs)
+	})
+	return out, err
+}
+
+// enqueue inserts one River job for the given ingest jobs and links them.
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, jobs []uuid.UUID) error {
+	args := JobArgs{TenantID: tenant, JobID: jobs[0]}
+	if len(jobs) > 1 {
+		args.JobIDs = jobs
+	}
+	rj, err := s.river.InsertTx(ctx, tx, args, &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts, Queue: s.queue})
+	if err != nil {
+		return fmt.Errorf("enqueue ingest job: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE ingest_jobs SET river_job_id = $3 WHERE tenant_id = $1 AND id = ANY($2)`, tenant, jobs, rj.Job.ID); err != nil {
+		return fmt.Errorf("link job: %w", err)
+	}
+	return nil
+}
+
+// stage records p as the next version of its document with an ingest
+// job row, unless its bytes equal the latest (non-failed) version.
+func (s *Service) stage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, p prepared) (uploaded, error) {
+	var res uploaded
+	folderID, err := ensureFolder(ctx, tx, tenant, p.folder)
+	if err != nil {
+		return res, err
+	}
+	docPath := joinPath(p.folder, p.name)
+	doc, created, err := s.lockOrCreateDocument(ctx, tx, tenant, folderID, p.folder, p.name, docPath)
+	if err != nil {
+		return res, err
+	}
+	res.Created = created
+	latest := 0
+	var latestSum, latestState string
+	err = tx.QueryRow(ctx, `SELECT version_number, checksum, state FROM document_versions
+		WHERE tenant_id = $1 AND document_id = $2 ORDER BY version_number DESC LIMIT 1`, tenant, doc.ID).
+		Scan(&latest, &latestSum, &latestState)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return res, fmt.Errorf("latest version: %w", err)
+	}
+	if latest > 0 && latestSum == p.sum && latestState != "failed" {
+		res.Unchanged = true
+		return res, nil
+	}
+	n := latest + 1
+	vid := uuid.Must(uuid.NewV7())
+	vpath := docPath + "/v" + strconv.Itoa(n)
+	if _, err := tx.Exec(ctx, `INSERT INTO path_parts (tenant_id, id, parent_id, name, kind, path) VALUES ($1, $2, $3, $4, 'version', $5)`,
+		tenant, vid, doc.PathPartID, "v"+strconv.Itoa(n), vpath); err != nil {
+		return res, fmt.Errorf("version path part: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO document_versions (tenant_id, id, document_id, path_part_id, version_number, checksum, mime_type, size_bytes, raw)
+		VALUES ($1, $2, $3, $2, $4, $5, $6, $7, $8)`, tenant, vid, doc.ID, n, p.sum, p.mime, len(p.data), p.data); err != nil {
+		return res, fmt.Errorf("insert version: %w", err)
+	}
+	jid := uuid.Must(uuid.NewV7())
+	if _, err := tx.Exec(ctx, `INSERT INTO ingest_jobs (tenant_id, id, document_id, version_id) VALUES ($1, $2, $3, $4)`,
+		tenant, jid, doc.ID, vid); err != nil {
+		return res, fmt.Errorf("insert job: %w", err)
+	}
+	res.jobID, res.versionNumber = jid, n
+	return res, nil
+}
+
 // describeUpload reads back the document, its latest version and job.
-func (s *Service) describeUpload(ctx context.Context, tenant uuid.UUID, folder, name string, res UploadResult) (UploadResult, error) {
+func (s *Service) describeUpload(ctx context.Context, tenant uuid.UUID, folder, name string, up uploaded) (UploadResult, error) {
+	res := up.UploadResult
 	var docID uuid.UUID
 	if err := s.pool.QueryRow(ctx, `SELECT d.id FROM documents d JOIN path_parts p ON p.tenant_id = d.tenant_id AND p.id = d.path_part_id
 		WHERE d.tenant_id = $1 AND p.path = $2`, tenant, joinPath(folder, name)).Scan(&docID); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,17 @@ import (
 type JobArgs struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 	JobID    uuid.UUID `json:"job_id"`
+	// JobIDs, when set, are several ingest jobs indexed together (bulk
+	// loads): one transaction and one COPY for all their chunks.
+	JobIDs []uuid.UUID `json:"job_ids,omitempty"`
+}
+
+// ids returns the ingest jobs of the River job.
+func (a JobArgs) ids() []uuid.UUID {
+	if len(a.JobIDs) > 0 {
+		return a.JobIDs
+	}
+	return []uuid.UUID{a.JobID}
 }
 
 // Kind implements river.JobArgs.
@@ -49,6 +61,9 @@ type RiverConfig struct {
 	JobTimeout time.Duration
 	// Logger receives River's logs.
 	Logger *slog.Logger
+	// Queue is the River queue of ingest jobs (river.QueueDefault when
+	// empty); tests use their own so that their workers stay apart.
+	Queue string
 }
 
 // NewRiverClient creates the River client the service enqueues with and,
@@ -57,6 +72,10 @@ func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error)
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 30 * time.Minute
 	}
+	if cfg.Queue == "" {
+		cfg.Queue = river.QueueDefault
+	}
+	s.queue = cfg.Queue
 	rc := &river.Config{Logger: cfg.Logger, MaxAttempts: s.opts.MaxAttempts}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
@@ -67,7 +86,7 @@ func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error)
 			return nil, fmt.Errorf("register ingest worker: %w", err)
 		}
 		rc.Workers = workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
 		rc.JobTimeout = cfg.JobTimeout
 		rc.RescueStuckJobsAfter = cfg.JobTimeout + 10*time.Second
 		rc.FetchCooldown = 20 * time.Millisecond
@@ -81,18 +100,19 @@ func (s *Service) NewRiverClient(cfg RiverConfig) (*river.Client[pgx.Tx], error)
 	return c, nil
 }
 
-// Work implements river.Worker: it indexes one version.
+// Work implements river.Worker: it indexes the job's versions. A
+// version that cannot be processed (does not parse, too long) fails on
+// its own; other errors fail the whole River job, which River retries.
 func (w *Worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
-	err := w.svc.runJob(ctx, job.Args.TenantID, job.Args.JobID, job.Attempt)
+	err := w.svc.runJobs(ctx, job.Args.TenantID, job.Args.ids(), job.Attempt)
 	if err == nil {
 		return nil
 	}
 	final := job.Attempt >= job.MaxAttempts
-	if k := apperr.KindOf(err); k == apperr.Unprocessable || k == apperr.Unsupported || k == apperr.TooLarge {
-		final = true
-	}
-	if merr := w.svc.markJob(context.WithoutCancel(ctx), job.Args.TenantID, job.Args.JobID, err, final); merr != nil {
-		err = errors.Join(err, merr)
+	for _, id := range job.Args.ids() {
+		if merr := w.svc.markJob(context.WithoutCancel(ctx), job.Args.TenantID, id, err, final); merr != nil {
+			err = errors.Join(err, merr)
+		}
 	}
 	if final {
 		return river.JobCancel(err)
@@ -100,94 +120,169 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 	return err
 }
 
-type jobRow struct {
-	docID, versionID uuid.UUID
-	state, mime      string
-	versionNumber    int
-	raw              []byte
+// permanent reports whether err is a property of the file, not worth a retry.
+func permanent(err error) bool {
+	k := apperr.KindOf(err)
+	return k == apperr.Unprocessable || k == apperr.Unsupported || k == apperr.TooLarge
 }
 
-// runJob does the work of one ingest job. It is idempotent: a job that
-// already succeeded, or whose document was deleted, is done.
-func (s *Service) runJob(ctx context.Context, tenant, jobID uuid.UUID, attempt int) error {
-	var r jobRow
-	err := s.pool.QueryRow(ctx, `SELECT j.document_id, j.version_id, j.state, v.mime_type, v.version_number, v.raw
+// work is one version being indexed.
+type work struct {
+	jobID, docID, versionID uuid.UUID
+	versionNumber           int
+	ext                     Extracted
+	spans                   []Span
+	failed                  error
+}
+
+// runJobs indexes the versions of the given ingest jobs. It is
+// idempotent: jobs that already finished, or whose document was
+// deleted, are skipped; everything is written in one transaction.
+func (s *Service) runJobs(ctx context.Context, tenant uuid.UUID, jobIDs []uuid.UUID, attempt int) error {
+	rows, err := s.pool.Query(ctx, `SELECT j.id, j.document_id, j.version_id, j.state, v.mime_type, v.version_number, v.raw
 		FROM ingest_jobs j JOIN document_versions v ON v.tenant_id = j.tenant_id AND v.id = j.version_id
-		WHERE j.tenant_id = $1 AND j.id = $2`, tenant, jobID).Scan(&r.docID, &r.versionID, &r.state, &r.mime, &r.versionNumber, &r.raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // deleted meanwhile
-	}
+		WHERE j.tenant_id = $1 AND j.id = ANY($2) ORDER BY j.id`, tenant, jobIDs)
 	if err != nil {
-		return fmt.Errorf("load job: %w", err)
+		return fmt.Errorf("load jobs: %w", err)
 	}
-	if r.state == JobSucceeded || r.state == JobFailed {
+	var ws []*work
+	var raws [][]byte
+	var mimes []string
+	for rows.Next() {
+		w := &work{}
+		var state, mime string
+		var raw []byte
+		if err := rows.Scan(&w.jobID, &w.docID, &w.versionID, &state, &mime, &w.versionNumber, &raw); err != nil {
+			rows.Close()
+			return fmt.Errorf("load jobs: %w", err)
+		}
+		if state == JobSucceeded || state == JobFailed {
+			continue
+		}
+		ws, raws, mimes = append(ws, w), append(raws, raw), append(mimes, mime)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load jobs: %w", err)
+	}
+	if len(ws) == 0 {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET state = 'running', attempts = $3, chunks_done = 0, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2`, tenant, jobID, attempt); err != nil {
+	total := 0
+	ids, totals := make([]uuid.UUID, len(ws)), make([]int32, len(ws))
+	for i, w := range ws {
+		w.ext, w.failed = Extract(mimes[i], raws[i])
+		if w.failed == nil {
+			if n := utf8.RuneCountInString(w.ext.Text); n > s.opts.MaxTextChars {
+				w.failed = apperr.New(apperr.TooLarge, "text_too_long", "the extracted text has %d characters, over the limit of %d", n, s.opts.MaxTextChars)
+			}
+		}
+		if w.failed != nil && !permanent(w.failed) {
+			return w.failed
+		}
+		if w.failed == nil {
+			w.spans = SplitExtracted(w.ext, s.opts.Chunk)
+		}
+		ids[i], totals[i] = w.jobID, int32(len(w.spans))
+		total += len(w.spans)
+	}
+	if err := s.progress(ctx, `UPDATE ingest_jobs j SET state = 'running', attempts = $3, chunks_done = 0, chunks_total = t.total, updated_at = now()
+		FROM unnest($2::uuid[], $4::int[]) AS t(id, total) WHERE j.tenant_id = $1 AND j.id = t.id`, tenant, ids, attempt, totals); err != nil {
 		return fmt.Errorf("mark running: %w", err)
 	}
-	ext, err := Extract(r.mime, r.raw)
+	all := make([]Span, 0, total)
+	for _, w := range ws {
+		all = append(all, w.spans...)
+	}
+	var progressJob *uuid.UUID
+	if len(ws) == 1 {
+		progressJob = &ws[0].jobID
+	}
+	vecs, err := s.embedAll(ctx, tenant, progressJob, all)
 	if err != nil {
 		return err
 	}
-	if n := len([]rune(ext.Text)); n > s.opts.MaxTextChars {
-		return apperr.New(apperr.TooLarge, "text_too_long", "the extracted text has %d characters, over the limit of %d", n, s.opts.MaxTextChars)
-	}
-	spans := SplitExtracted(ext, s.opts.Chunk)
-	if _, err := s.pool.Exec(ctx, `UPDATE ingest_jobs SET chunks_total = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-		tenant, jobID, len(spans)); err != nil {
-		return fmt.Errorf("record total: %w", err)
-	}
-	vecs, err := s.embedAll(ctx, tenant, jobID, spans)
-	if err != nil {
-		return err
-	}
-	rows := make([][]any, len(spans))
 	model := s.embedder.Model()
-	for i, sp := range spans {
-		var page *int
-		if len(ext.PageStarts) > 0 {
-			p := ext.PageAt(sp.Start)
-			page = &p
+	copyRows := make([][]any, 0, total)
+	k := 0
+	for _, w := range ws {
+		for i, sp := range w.spans {
+			var page *int
+			if len(w.ext.PageStarts) > 0 {
+				p := w.ext.PageAt(sp.Start)
+				page = &p
+			}
+			copyRows = append(copyRows, []any{tenant, uuid.Must(uuid.NewV7()), w.docID, w.versionID, i, sp.Content, sp.Start, sp.End, page,
+				textsearch.Document(sp.Content), model, pgvector.NewVector(vecs[k])})
+			k++
 		}
-		rows[i] = []any{tenant, uuid.Must(uuid.NewV7()), r.docID, r.versionID, i, sp.Content, sp.Start, sp.End, page,
-			textsearch.Document(sp.Content), model, pgvector.NewVector(vecs[i])}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var state string
-		err := tx.QueryRow(ctx, `SELECT state FROM document_versions WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, r.versionID).Scan(&state)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // deleted meanwhile
+		vids := make([]uuid.UUID, len(ws))
+		dids := make([]uuid.UUID, len(ws))
+		for i, w := range ws {
+			vids[i] = w.versionID
+			dids[i] = w.docID
 		}
+		// Lock the documents before their versions: Delete's cascade and
+		// Upload take the document row first, so the same order here
+		// keeps a concurrent delete from deadlocking with this commit.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM documents WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`, tenant, dids); err != nil {
+			return fmt.Errorf("lock documents: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT id FROM document_versions WHERE tenant_id = $1 AND id = ANY($2) AND state = 'pending' ORDER BY id FOR UPDATE`, tenant, vids)
 		if err != nil {
-			return fmt.Errorf("lock version: %w", err)
+			return fmt.Errorf("lock versions: %w", err)
 		}
-		if state == "ready" {
-			return nil
+		live, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("lock versions: %w", err)
+		}
+		pending := map[uuid.UUID]bool{}
+		for _, id := range live {
+			pending[id] = true
+		}
+		// Versions deleted or finished meanwhile drop out.
+		keep := copyRows[:0:0]
+		for _, r := range copyRows {
+			if pending[r[3].(uuid.UUID)] {
+				keep = append(keep, r)
+			}
 		}
 		// Defensive: a version's chunks are only ever written in this
 		// transaction, so nothing should be here; never duplicate.
-		if _, err := tx.Exec(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = $2`, tenant, r.versionID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = ANY($2)`, tenant, live); err != nil {
 			return fmt.Errorf("clear chunks: %w", err)
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, chunkColumns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, chunkColumns, pgx.CopyFromRows(keep)); err != nil {
 			return fmt.Errorf("copy chunks: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE document_versions SET text = $3, raw = NULL, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
-			WHERE tenant_id = $1 AND id = $2`, tenant, r.versionID, ext.Text, len(spans)); err != nil {
-			return fmt.Errorf("mark version ready: %w", err)
+		b := &pgx.Batch{}
+		for _, w := range ws {
+			if !pending[w.versionID] {
+				continue
+			}
+			if w.failed != nil {
+				msg := w.failed.Error()
+				if e, ok := apperr.As(w.failed); ok {
+					msg = e.Code + ": " + e.Message
+				}
+				b.Queue(`UPDATE document_versions SET state = 'failed', error = $3 WHERE tenant_id = $1 AND id = $2`, tenant, w.versionID, msg)
+				b.Queue(`UPDATE ingest_jobs SET state = 'failed', error = $3, attempts = $4, updated_at = now(), finished_at = now() WHERE tenant_id = $1 AND id = $2`,
+					tenant, w.jobID, msg, attempt)
+				continue
+			}
+			b.Queue(`UPDATE document_versions SET text = $3, raw = NULL, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
+				WHERE tenant_id = $1 AND id = $2`, tenant, w.versionID, w.ext.Text, len(w.spans))
+			// Flip the current version unless a newer one already became current.
+			b.Queue(`UPDATE documents d SET current_version_id = $3, updated_at = now()
+				WHERE d.tenant_id = $1 AND d.id = $2 AND (d.current_version_id IS NULL OR
+					(SELECT version_number FROM document_versions WHERE tenant_id = $1 AND id = d.current_version_id) < $4)`,
+				tenant, w.docID, w.versionID, w.versionNumber)
+			b.Queue(`UPDATE ingest_jobs SET state = 'succeeded', chunks_done = chunks_total, error = NULL, updated_at = now(), finished_at = now()
+				WHERE tenant_id = $1 AND id = $2`, tenant, w.jobID)
 		}
-		// Flip the current version unless a newer one already became current.
-		if _, err := tx.Exec(ctx, `UPDATE documents d SET current_version_id = $3, updated_at = now()
-			WHERE d.tenant_id = $1 AND d.id = $2 AND (d.current_version_id IS NULL OR
-				(SELECT version_number FROM document_versions WHERE tenant_id = $1 AND id = d.current_version_id) < $4)`,
-			tenant, r.docID, r.versionID, r.versionNumber); err != nil {
-			return fmt.Errorf("flip current version: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE ingest_jobs SET state = 'succeeded', chunks_done = chunks_total, error = NULL, updated_at = now(), finished_at = now()
-			WHERE tenant_id = $1 AND id = $2`, tenant, jobID); err != nil {
-			return fmt.Errorf("mark job done: %w", err)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("finish versions: %w", err)
 		}
 		return nil
 	})
@@ -197,8 +292,8 @@ var chunkColumns = []string{"tenant_id", "id", "document_id", "version_id", "ord
 	"search_terms", "model_id", "embedding"}
 
 // embedAll embeds the spans in batches, at most EmbedConcurrency calls at
-// once, recording progress on the job.
-func (s *Service) embedAll(ctx context.Context, tenant, jobID uuid.UUID, spans []Span) ([][]float32, error) {
+// once, recording progress on the job (when one job is given).
+func (s *Service) embedAll(ctx context.Context, tenant uuid.UUID, jobID *uuid.UUID, spans []Span) ([][]float32, error) {
 	vecs := make([][]float32, len(spans))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.EmbedConcurrency)
@@ -227,8 +322,8 @@ func (s *Service) embedAll(ctx context.Context, tenant, jobID uuid.UUID, spans [
 			}
 			n := done
 			mu.Unlock()
-			if report {
-				_, _ = s.pool.Exec(gctx, `UPDATE ingest_jobs SET chunks_done = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, jobID, n)
+			if report && jobID != nil {
+				_ = s.progress(gctx, `UPDATE ingest_jobs SET chunks_done = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, *jobID, n)
 			}
 			return nil
 		})
@@ -252,7 +347,8 @@ func (s *Service) markJob(ctx context.Context, tenant, jobID uuid.UUID, cause er
 		}
 		var vid uuid.UUID
 		err := tx.QueryRow(ctx, `UPDATE ingest_jobs SET state = $3, error = $4, updated_at = now(),
-			finished_at = CASE WHEN $3 = 'failed' THEN now() END WHERE tenant_id = $1 AND id = $2 RETURNING version_id`,
+			finished_at = CASE WHEN $3 = 'failed' THEN now() END
+			WHERE tenant_id = $1 AND id = $2 AND state NOT IN ('succeeded', 'failed') RETURNING version_id`,
 			tenant, jobID, state, msg).Scan(&vid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -290,11 +386,13 @@ func ModelIndexName(model string) string {
 }
 
 // EnsureModelIndex creates the partial HNSW expression index of a model
-// (the offline model's comes with the migrations).
+// unless it exists (the offline model's comes with the migrations; a
+// bulk load with DeferModelIndex drops and rebuilds it). It must not run
+// inside a transaction (CREATE INDEX CONCURRENTLY).
 func EnsureModelIndex(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, model string, dim int) error {
-	q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model_id = %s`,
+	q := fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON chunks USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model_id = %s`,
 		pgx.Identifier{ModelIndexName(model)}.Sanitize(), dim, quoteLiteral(model))
 	if _, err := db.Exec(ctx, q); err != nil {
 		return fmt.Errorf("create HNSW index for model %s: %w", model, err)
@@ -311,4 +409,32 @@ func quoteLiteral(s string) string {
 		out = append(out, s[i])
 	}
 	return string(append(out, '\''))
+}
+
+// progress runs a progress update without waiting for its WAL flush:
+// losing one in a crash only shows stale counters until the job re-runs.
+func (s *Service) progress(ctx context.Context, sql string, args ...any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
+// DeferModelIndex drops the HNSW index of model for a bulk load and
+// returns the function that builds it again (CONCURRENTLY, so writes go
+// on meanwhile). Building the graph once after the load is several times
+// cheaper than maintaining it row by row. While the index is missing,
+// vector search stays correct (an exact scan) but slower; a process that
+// dies before rebuilding leaves that state until the next `cairn serve`,
+// `cairn worker` or `cairn ingest` start, which runs EnsureModelIndex.
+func DeferModelIndex(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, model string, dim int) (rebuild func(context.Context) error, err error) {
+	if _, err := db.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{ModelIndexName(model)}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("drop HNSW index for model %s: %w", model, err)
+	}
+	return func(ctx context.Context) error { return EnsureModelIndex(ctx, db, model, dim) }, nil
 }

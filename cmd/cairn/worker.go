@@ -21,10 +21,15 @@ func init() {
 }
 
 // newEmbedder returns the configured embedder: the OpenAI-compatible one
-// when CAIRN_EMBED_MODEL is set (creating its HNSW index), else the
-// offline hashing embedder.
+// when CAIRN_EMBED_MODEL is set, else the offline hashing embedder; the
+// model's HNSW index is created when missing.
 func newEmbedder(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (embed.Embedder, error) {
 	if cfg.EmbedModel == "" {
+		// Normally a no-op: the migration creates it, but a bulk load
+		// with --defer-index that died leaves it to be rebuilt here.
+		if err := ingest.EnsureModelIndex(ctx, pool, embed.HashModelID, embed.HashDim); err != nil {
+			return nil, err
+		}
 		return embed.NewHashing(), nil
 	}
 	e, err := embed.NewOpenAI(embed.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.EmbedModel,

@@ -1,0 +1,55 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
+	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/internal/testdb"
+	"github.com/cairn-rag/cairn/tenants"
+)
+
+// TestDocumentRoutesMatchTheOpenAPIDocument drives every document route
+// through call, which validates each exchange against openapi.yaml.
+func TestDocumentRoutesMatchTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	url := testdb.URL(t)
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return url
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	svc := ingesttest.Service(t, pool, ingest.Options{}, 2)
+	h := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc}).Handler()
+	_, key := testdb.Tenant(t, pool)
+	_, other := testdb.Tenant(t, pool)
+
+	body := map[string]any{"name": "naïve.md", "folder": "/kb", "text": "# Título\n\nTexto con acentos y 🎉."}
+	rec := call(t, h, key, http.MethodPost, "/v1/documents?wait=true", body)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	res := decodeBody[ingest.UploadResult](t, rec)
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodPost, "/v1/documents", body).Code)
+	rec = call(t, h, key, http.MethodPost, "/v1/documents", map[string]any{"name": "naïve.md", "folder": "/kb", "text": "# Título\n\nOtro."})
+	require.Equal(t, http.StatusAccepted, rec.Code)
+
+	doc := "/v1/documents/" + res.Document.ID.String()
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodGet, "/v1/documents?folder=/kb&limit=10", nil).Code)
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodGet, doc, nil).Code)
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodGet, doc+"/versions", nil).Code)
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodGet, "/v1/ingest/jobs/"+res.Job.ID.String(), nil).Code)
+	var chunkID string
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT id::text FROM chunks WHERE version_id = $1 LIMIT 1`, res.Version.ID).Scan(&chunkID))
+	require.Equal(t, http.StatusOK, call(t, h, key, http.MethodGet, "/v1/chunks/"+chunkID, nil).Code)
+	requireProblem(t, call(t, h, other, http.MethodGet, "/v1/chunks/"+chunkID, nil), http.StatusNotFound, "chunk_not_found", "")
+	requireProblem(t, call(t, h, key, http.MethodGet, "/v1/documents/nope", nil), http.StatusBadRequest, "invalid_id", "document_id")
+	requireProblem(t, call(t, h, key, http.MethodPost, "/v1/documents", map[string]any{"name": "x", "colour": 1}), http.StatusBadRequest, "unknown_field", "colour")
+	require.Equal(t, http.StatusNoContent, call(t, h, key, http.MethodDelete, doc, nil).Code)
+	requireProblem(t, call(t, h, key, http.MethodGet, doc, nil), http.StatusNotFound, "document_not_found", "")
+}

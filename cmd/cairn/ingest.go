@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/internal/db"
+	"github.com/cairn-rag/cairn/internal/logging"
+)
+
+func init() {
+	commands["ingest"] = command{summary: "ingest PATH... [--folder /kb/x] [--concurrency N] [--tenant ID]: index files and directories", run: runIngest}
+}
+
+// runIngest ingests files and directories straight into the database
+// (DATABASE_URL) for one tenant (--tenant or CAIRN_TENANT_ID), running
+// the ingest jobs in-process with --concurrency workers; `cairn serve` or
+// `cairn worker` processes sharing the database help with the queue.
+// Unchanged files are skipped by checksum without writing anything.
+func runIngest(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	folder := fs.String("folder", "/", "folder the files land in (directories become subfolders)")
+	concurrency := fs.Int("concurrency", 4, "files and jobs in flight at once")
+	tenantFlag := fs.String("tenant", "", "tenant id (default CAIRN_TENANT_ID)")
+	maxFiles := fs.Int("max-files", ingest.DefaultMaxFiles, "refuse to ingest more files than this")
+	deferIndex := fs.Bool("defer-index", false, "drop the model's HNSW index during the load and rebuild it after (large initial loads; vector search is exact and slower meanwhile)")
+	if err := fs.Parse(reorderFlags(args)); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() == 0 {
+		return usageError{"usage: cairn ingest PATH... [--folder /kb/x] [--concurrency N] [--tenant ID]"}
+	}
+	if *concurrency < 1 || *concurrency > 256 {
+		return usageError{"--concurrency must be between 1 and 256"}
+	}
+	raw := *tenantFlag
+	if raw == "" {
+		raw = env.getenv("CAIRN_TENANT_ID")
+	}
+	tenant, err := uuid.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return usageError{"--tenant (or CAIRN_TENANT_ID) must be a tenant id; `cairn tenant list` shows them"}
+	}
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	// The progress output is the interface; only warnings are logged.
+	log := logging.New(env.stderr, max(cfg.LogLevel, slog.LevelWarn))
+	pool, err := db.Open(ctx, cfg.DatabaseURL, int32(max(*concurrency*2+4, 8)))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)`, tenant).Scan(&exists); err != nil {
+		return fmt.Errorf("look up tenant: %w", err)
+	}
+	if !exists {
+		return fmt.Errorf("tenant %s does not exist", tenant)
+	}
+	svc, rc, err := newIngest(ctx, cfg, pool, log, *concurrency)
+	if err != nil {
+		return err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return fmt.Errorf("start ingest workers: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = rc.Stop(stopCtx)
+	}()
+	progress := newIngestProgress(env.stderr)
+	sum, err := svc.IngestPaths(ctx, tenant, fs.Args(), ingest.PathsOptions{
+		Folder: *folder, Concurrency: *concurrency, MaxFiles: *maxFiles, Progress: progress.update, DeferIndex: *deferIndex,
+	})
+	progress.finish()
+	if err != nil {
+		return err
+	}
+	secs := max(sum.Elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(env.stdout, "ingested %d files in %v: %d new, %d updated, %d unchanged, %d failed; %d chunks (%.0f chunks/s)\n",
+		sum.New+sum.Updated+sum.Unchanged+sum.Failed, sum.Elapsed.Round(time.Millisecond), sum.New, sum.Updated, sum.Unchanged, sum.Failed,
+		sum.Chunks, float64(sum.Chunks)/secs)
+	for _, f := range sum.Failures {
+		fmt.Fprintf(env.stdout, "failed: %s: %v\n", f.Path, f.Err)
+	}
+	if sum.Failed > 0 {
+		return fmt.Errorf("%d of %d files failed", sum.Failed, sum.New+sum.Updated+sum.Unchanged+sum.Failed)
+	}
+	return nil
+}
+
+// reorderFlags moves flags after positional arguments to the front, so
+// `cairn ingest docs/ --folder /kb` works like `cairn ingest --folder /kb docs/`.
+func reorderFlags(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && strings.TrimLeft(a, "-") != "defer-index" && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+// ingestProgress shows a progress bar (files, chunks/s, ETA) on a
+// terminal and plain progress lines otherwise.
+type ingestProgress struct {
+	w    io.Writer
+	bar  *progressbar.ProgressBar
+	last time.Time
+}
+
+func newIngestProgress(w io.Writer) *ingestProgress {
+	p := &ingestProgress{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("files"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+func (p *ingestProgress) update(pr ingest.Progress) {
+	rate := float64(pr.Chunks) / max(pr.Elapsed.Seconds(), 1e-9)
+	if p.bar != nil {
+		if p.bar.GetMax() != pr.FilesTotal {
+			p.bar.ChangeMax(pr.FilesTotal)
+		}
+		p.bar.Describe(fmt.Sprintf("%d chunks, %.0f chunks/s", pr.Chunks, rate))
+		_ = p.bar.Set(pr.FilesDone)
+		return
+	}
+	if pr.FilesDone == pr.FilesTotal || time.Since(p.last) >= 2*time.Second {
+		p.last = time.Now()
+		eta := time.Duration(0)
+		if pr.FilesDone > 0 {
+			eta = time.Duration(float64(pr.Elapsed) / float64(pr.FilesDone) * float64(pr.FilesTotal-pr.FilesDone))
+		}
+		fmt.Fprintf(p.w, "ingest: %d/%d files, %d chunks, %.0f chunks/s, ETA %v\n", pr.FilesDone, pr.FilesTotal, pr.Chunks, rate, eta.Round(time.Second))
+	}
+}
+
+func (p *ingestProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
