@@ -2,10 +2,12 @@
 -- Retrieval (owned by the retrieval package).
 --
 -- Term statistics for the text leg's BM25 score: document frequency per
--- (tenant, lexeme) and chunk/token totals per tenant. Maintained by
--- statement-level triggers on chunks (so COPY pays once per statement, not
--- per row). They count every stored chunk, older versions included: an
--- approximation that keeps the statistics cheap; IDF moves little.
+-- (tenant, lexeme) and chunk/length totals per tenant (a chunk's length is
+-- its number of distinct lexemes, length(tsv), cheap to read at query
+-- time). Maintained by statement-level triggers on chunks, so COPY pays
+-- once per statement, not per row. They count every stored chunk, older
+-- versions included: an approximation that keeps the statistics cheap;
+-- IDF moves little.
 CREATE TABLE term_stats (
     tenant_id uuid NOT NULL,
     term      text NOT NULL,
@@ -29,7 +31,7 @@ BEGIN
     ORDER BY 1, 2
     ON CONFLICT (tenant_id, term) DO UPDATE SET df = s.df + excluded.df;
     INSERT INTO tenant_text_stats AS s (tenant_id, chunks, tokens)
-    SELECT n.tenant_id, count(*), coalesce(sum(cardinality(string_to_array(n.search_terms, ' '))), 0)
+    SELECT n.tenant_id, count(*), coalesce(sum(length(n.tsv)), 0)
     FROM new_rows n
     GROUP BY 1
     ORDER BY 1
@@ -47,7 +49,7 @@ BEGIN
     WHERE s.tenant_id = o.tenant_id AND s.term = o.term;
     UPDATE tenant_text_stats s SET chunks = s.chunks - o.chunks, tokens = s.tokens - o.tokens
     FROM (SELECT d.tenant_id, count(*) AS chunks,
-                 coalesce(sum(cardinality(string_to_array(d.search_terms, ' '))), 0) AS tokens
+                 coalesce(sum(length(d.tsv)), 0) AS tokens
           FROM old_rows d GROUP BY 1) o
     WHERE s.tenant_id = o.tenant_id;
     RETURN NULL;

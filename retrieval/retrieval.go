@@ -450,12 +450,15 @@ SELECT coalesce((SELECT chunks FROM tenant_text_stats WHERE tenant_id = $1), 0),
 
 // TextSQL is the text leg's scoring query: candidates are current chunks
 // matching the rare-term tsquery (GIN index on (tenant_id, tsv)), capped,
-// then scored by BM25 over all query terms. Parameters: $1 tenant, $2
+// then scored by BM25 over all query terms. setweight + ts_filter cut each
+// candidate's tsvector down to the query's lexemes in C before unnesting;
+// a chunk's length is its number of distinct lexemes (length(tsv)), as in
+// the tenant statistics. Parameters: $1 tenant, $2
 // candidate tsquery, $3 path prefix, $4 its LIKE pattern, $5 candidate cap,
 // $6 terms, $7 their IDF, $8 k1, $9 b, $10 average chunk length, $11 k.
 const TextSQL = `
 WITH cand AS (
-  SELECT c.id, c.tsv, cardinality(string_to_array(c.search_terms, ' '))::float8 AS dl
+  SELECT c.id, ts_filter(setweight(c.tsv, 'A', $6::text[]), '{a}') AS tsv, length(c.tsv)::float8 AS dl
   FROM chunks c
   JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.current_version_id = c.version_id
   WHERE c.tenant_id = $1 AND c.tsv @@ $2::tsquery
