@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/retry"
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
@@ -354,8 +354,10 @@ func modelError(ctx context.Context, err error) error {
 	return &apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable", Message: "the model server could not be reached", Err: err}
 }
 
-// retryTransport retries 429 and 5xx answers with capped, jittered
-// exponential backoff, honouring Retry-After (capped too).
+// retryTransport retries 429 and 5xx answers (retry.StatusRetryable)
+// with the capped, jittered backoff of retry.Policy, honouring Retry-After
+// (capped too). Retrying at the transport keeps it below go-openai, which
+// does not expose response headers.
 type retryTransport struct {
 	base    http.RoundTripper
 	retries int
@@ -363,6 +365,7 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	policy := retry.Policy{Attempts: t.retries + 1, Base: 250 * time.Millisecond, Cap: t.maxWait}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && req.GetBody != nil {
 			body, err := req.GetBody()
@@ -372,10 +375,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 		resp, err := t.base.RoundTrip(req)
-		if err != nil || attempt >= t.retries || !retryable(resp.StatusCode) || (attempt >= 0 && req.Body != nil && req.GetBody == nil) {
+		if err != nil || attempt >= t.retries || !retry.StatusRetryable(resp.StatusCode) || (req.Body != nil && req.GetBody == nil) {
 			return resp, err
 		}
-		wait := t.backoff(attempt, resp.Header.Get("Retry-After"))
+		wait := policy.Backoff(attempt+1, 0)
+		if after, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			wait = min(after, t.maxWait)
+		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		timer := time.NewTimer(wait)
@@ -386,24 +392,4 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-timer.C:
 		}
 	}
-}
-
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusBadGateway ||
-		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout || status == http.StatusInternalServerError
-}
-
-// backoff is Retry-After when given (seconds or an HTTP date), otherwise
-// full jitter over 250ms·2^attempt; both capped at maxWait.
-func (t *retryTransport) backoff(attempt int, retryAfter string) time.Duration {
-	if retryAfter != "" {
-		if s, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && s >= 0 {
-			return min(time.Duration(s)*time.Second, t.maxWait)
-		}
-		if at, err := http.ParseTime(retryAfter); err == nil {
-			return min(max(time.Until(at), 0), t.maxWait)
-		}
-	}
-	ceil := min(250*time.Millisecond<<min(attempt, 10), t.maxWait)
-	return time.Duration(rand.Int64N(int64(ceil) + 1))
 }
