@@ -14,54 +14,18 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/internal/config"
-	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 )
 
 // specDocs is an API server with ingest workers and two tenants, whose
 // every exchange is validated against the OpenAPI document.
-type specDocs struct {
-	h      http.Handler
-	svc    *ingest.Service
-	tenant uuid.UUID
-	key    string
-	key2   string
-}
+type specDocs struct{ docsServer }
 
 // setupSpecDocs starts a server whose uploads are limited to maxUpload
 // bytes ("" keeps the default).
 func setupSpecDocs(t *testing.T, maxUpload string) specDocs {
 	t.Helper()
-	pool := testdb.Pool(t)
-	url := testdb.URL(t)
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return url
-		case "CAIRN_MAX_UPLOAD_BYTES":
-			return maxUpload
-		}
-		return ""
-	})
-	require.NoError(t, err)
-	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{MaxBytes: cfg.MaxUploadBytes})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = rc.Stop(stop)
-		cancel()
-	})
-	tenant, key := testdb.Tenant(t, pool)
-	_, key2 := testdb.Tenant(t, pool)
-	srv := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc})
-	return specDocs{h: srv.Handler(), svc: svc, tenant: tenant, key: key, key2: key2}
+	return specDocs{setupDocs(t, maxUpload)}
 }
 
 // upload sends a multipart upload (fields, then the file part when

@@ -1,4 +1,4 @@
-package api_test
+package api
 
 import (
 	"bytes"
@@ -15,39 +15,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/api"
-	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/ingest/ingesttest"
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 )
 
 // docServer is an API server with in-process ingest workers.
-type docServer struct {
-	h    http.Handler
-	key  string
-	key2 string
-}
+type docServer struct{ docsServer }
 
 func newDocServer(t *testing.T, maxUpload string) docServer {
 	t.Helper()
-	pool := testdb.Pool(t)
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return testdb.URL(t)
-		case "CAIRN_MAX_UPLOAD_BYTES":
-			return maxUpload
-		}
-		return ""
-	})
-	require.NoError(t, err)
-	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
-	_, key := testdb.Tenant(t, pool)
-	_, key2 := testdb.Tenant(t, pool)
-	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc})
-	return docServer{h: srv.Handler(), key: key, key2: key2}
+	return docServer{setupDocs(t, maxUpload)}
 }
 
 func (d docServer) do(t *testing.T, key, method, path, ct string, body []byte) (int, map[string]any) {
