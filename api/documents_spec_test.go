@@ -17,20 +17,9 @@ import (
 	"github.com/cairn-rag/cairn/ingest"
 )
 
-// specDocs is an API server with ingest workers and two tenants, whose
-// every exchange is validated against the OpenAPI document.
-type specDocs struct{ docsServer }
-
-// setupSpecDocs starts a server whose uploads are limited to maxUpload
-// bytes ("" keeps the default).
-func setupSpecDocs(t *testing.T, maxUpload string) specDocs {
-	t.Helper()
-	return specDocs{setupDocs(t, maxUpload)}
-}
-
 // upload sends a multipart upload (fields, then the file part when
 // fileName is not empty) and validates the exchange.
-func (d specDocs) upload(t *testing.T, target string, fields [][2]string, fileName, fileType string, file []byte) *httptest.ResponseRecorder {
+func (d docsServer) upload(t *testing.T, target string, fields [][2]string, fileName, fileType string, file []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -57,7 +46,7 @@ func (d specDocs) upload(t *testing.T, target string, fields [][2]string, fileNa
 }
 
 // raw sends body with Content-Type ct and validates the exchange.
-func (d specDocs) raw(t *testing.T, target, ct string, body []byte) *httptest.ResponseRecorder {
+func (d docsServer) raw(t *testing.T, target, ct string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
@@ -70,7 +59,7 @@ func (d specDocs) raw(t *testing.T, target, ct string, body []byte) *httptest.Re
 
 func TestDocumentRoutesMatchSpec(t *testing.T) {
 	t.Parallel()
-	d := setupSpecDocs(t, "")
+	d := setupDocs(t, "")
 	text := "# Crème\n\nUne façade naïve 🎉. " + strings.Repeat("Ünïcödé words and more. ", 80)
 
 	rec := call(t, d.h, d.key, http.MethodPost, "/v1/documents?wait=true", map[string]any{"name": "café.md", "folder": "/kb/fr", "text": text})
@@ -160,7 +149,7 @@ func notFoundCode(target string) string {
 
 func TestDocumentRouteErrorsMatchSpec(t *testing.T) {
 	t.Parallel()
-	d := setupSpecDocs(t, "4096")
+	d := setupDocs(t, "4096")
 	missing := uuid.NewString()
 	for _, target := range []string{"/v1/documents/" + missing, "/v1/documents/" + missing + "/versions",
 		"/v1/chunks/" + missing, "/v1/ingest/jobs/" + missing} {

@@ -38,7 +38,8 @@ func testHandler(pool *pgxpool.Pool, cfg config.Config, d Deps) http.Handler {
 }
 
 // docsServer is an API server with in-process ingest workers and two
-// tenants (key, key2).
+// tenants (key, key2). Its upload and raw methods validate every exchange
+// against the OpenAPI document; do and postJSON decode loosely.
 type docsServer struct {
 	h      http.Handler
 	pool   *pgxpool.Pool

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
 // writeCorpus writes n text files of about size bytes under dir, spread
@@ -53,9 +52,7 @@ func rowCounts(t testing.TB, pool *pgxpool.Pool, tenant uuid.UUID) [5]int64 {
 }
 
 func TestReingestUnchangedDirectoryWritesNothingAndIsFast(t *testing.T) {
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	dir := t.TempDir()
 	const files = 1000
 	writeCorpus(t, dir, files, 1500)
@@ -91,9 +88,7 @@ func TestReingestUnchangedDirectoryWritesNothingAndIsFast(t *testing.T) {
 }
 
 func TestDeferIndexRebuildsTheHNSWIndex(t *testing.T) {
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	dir := t.TempDir()
 	writeCorpus(t, dir, 20, 2000)
 	sum, err := svc.IngestPaths(context.Background(), tenant, []string{dir}, ingest.PathsOptions{Folder: "/deferred", DeferIndex: true})
