@@ -35,3 +35,8 @@ func isUnique(err error) bool {
 
 // noRows reports whether err is pgx.ErrNoRows.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// rowTo adapts a scan function to pgx.CollectRows.
+func rowTo[T any](scan func(pgx.Row) (T, error)) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
+}

@@ -220,16 +220,8 @@ LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, offset)
 	if err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
-	page := ThreadPage{Data: []Thread{}}
-	for rows.Next() {
-		t, err := scanThread(rows)
-		if err != nil {
-			rows.Close()
-			return ThreadPage{}, fmt.Errorf("scan thread: %w", err)
-		}
-		page.Data = append(page.Data, t)
-	}
-	if err := rows.Err(); err != nil {
+	var page ThreadPage
+	if page.Data, err = pgx.CollectRows(rows, rowTo(scanThread)); err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
 	if len(page.Data) > limit {
