@@ -21,11 +21,11 @@ import (
 func (s *Server) registerDocumentRoutes(upload, json *gin.RouterGroup) {
 	upload.POST("/documents", s.createDocument)
 	json.GET("/documents", s.listDocuments)
-	json.GET("/documents/:document_id", s.getDocument)
+	json.GET("/documents/:document_id", getOne(s, "document_id", s.deps.Ingest.Get))
 	json.GET("/documents/:document_id/versions", s.listVersions)
 	json.DELETE("/documents/:document_id", s.deleteDocument)
-	json.GET("/chunks/:chunk_id", s.getChunk)
-	json.GET("/ingest/jobs/:job_id", s.getIngestJob)
+	json.GET("/chunks/:chunk_id", getOne(s, "chunk_id", s.deps.Ingest.GetChunk))
+	json.GET("/ingest/jobs/:job_id", getOne(s, "job_id", s.deps.Ingest.GetJob))
 }
 
 // documentJSON is the JSON body of POST /v1/documents.
@@ -201,20 +201,6 @@ func (s *Server) listDocuments(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": docs, "has_more": more})
 }
 
-func (s *Server) getDocument(c *gin.Context) {
-	id, err := pathUUID(c, "document_id")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	d, err := s.deps.Ingest.Get(c.Request.Context(), tenantID(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, d)
-}
-
 func (s *Server) listVersions(c *gin.Context) {
 	id, err := pathUUID(c, "document_id")
 	if err != nil {
@@ -240,32 +226,4 @@ func (s *Server) deleteDocument(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) getChunk(c *gin.Context) {
-	id, err := pathUUID(c, "chunk_id")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	ch, err := s.deps.Ingest.GetChunk(c.Request.Context(), tenantID(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, ch)
-}
-
-func (s *Server) getIngestJob(c *gin.Context) {
-	id, err := pathUUID(c, "job_id")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	j, err := s.deps.Ingest.GetJob(c.Request.Context(), tenantID(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, j)
 }

@@ -7,29 +7,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/ingest/ingesttest"
-	"github.com/cairn-rag/cairn/internal/config"
-	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 )
 
 // TestDocumentRoutesMatchTheOpenAPIDocument drives every document route
 // through call, which validates each exchange against openapi.yaml.
 func TestDocumentRoutesMatchTheOpenAPIDocument(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	url := testdb.URL(t)
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return url
-		}
-		return ""
-	})
-	require.NoError(t, err)
-	svc := ingesttest.Service(t, pool, ingest.Options{}, 2)
-	h := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc}).Handler()
-	_, key := testdb.Tenant(t, pool)
-	_, other := testdb.Tenant(t, pool)
+	d := setupDocs(t, "")
+	h, pool, key, other := d.h, d.pool, d.key, d.key2
 
 	body := map[string]any{"name": "naïve.md", "folder": "/kb", "text": "# Título\n\nTexto con acentos y 🎉."}
 	rec := call(t, h, key, http.MethodPost, "/v1/documents?wait=true", body)

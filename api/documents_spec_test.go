@@ -14,59 +14,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/internal/config"
-	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 )
-
-// specDocs is an API server with ingest workers and two tenants, whose
-// every exchange is validated against the OpenAPI document.
-type specDocs struct {
-	h      http.Handler
-	svc    *ingest.Service
-	tenant uuid.UUID
-	key    string
-	key2   string
-}
-
-// setupSpecDocs starts a server whose uploads are limited to maxUpload
-// bytes ("" keeps the default).
-func setupSpecDocs(t *testing.T, maxUpload string) specDocs {
-	t.Helper()
-	pool := testdb.Pool(t)
-	url := testdb.URL(t)
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return url
-		case "CAIRN_MAX_UPLOAD_BYTES":
-			return maxUpload
-		}
-		return ""
-	})
-	require.NoError(t, err)
-	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{MaxBytes: cfg.MaxUploadBytes})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = rc.Stop(stop)
-		cancel()
-	})
-	tenant, key := testdb.Tenant(t, pool)
-	_, key2 := testdb.Tenant(t, pool)
-	srv := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc})
-	return specDocs{h: srv.Handler(), svc: svc, tenant: tenant, key: key, key2: key2}
-}
 
 // upload sends a multipart upload (fields, then the file part when
 // fileName is not empty) and validates the exchange.
-func (d specDocs) upload(t *testing.T, target string, fields [][2]string, fileName, fileType string, file []byte) *httptest.ResponseRecorder {
+func (d docsServer) upload(t *testing.T, target string, fields [][2]string, fileName, fileType string, file []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -93,7 +46,7 @@ func (d specDocs) upload(t *testing.T, target string, fields [][2]string, fileNa
 }
 
 // raw sends body with Content-Type ct and validates the exchange.
-func (d specDocs) raw(t *testing.T, target, ct string, body []byte) *httptest.ResponseRecorder {
+func (d docsServer) raw(t *testing.T, target, ct string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
@@ -106,7 +59,7 @@ func (d specDocs) raw(t *testing.T, target, ct string, body []byte) *httptest.Re
 
 func TestDocumentRoutesMatchSpec(t *testing.T) {
 	t.Parallel()
-	d := setupSpecDocs(t, "")
+	d := setupDocs(t, "")
 	text := "# Crème\n\nUne façade naïve 🎉. " + strings.Repeat("Ünïcödé words and more. ", 80)
 
 	rec := call(t, d.h, d.key, http.MethodPost, "/v1/documents?wait=true", map[string]any{"name": "café.md", "folder": "/kb/fr", "text": text})
@@ -196,7 +149,7 @@ func notFoundCode(target string) string {
 
 func TestDocumentRouteErrorsMatchSpec(t *testing.T) {
 	t.Parallel()
-	d := setupSpecDocs(t, "4096")
+	d := setupDocs(t, "4096")
 	missing := uuid.NewString()
 	for _, target := range []string{"/v1/documents/" + missing, "/v1/documents/" + missing + "/versions",
 		"/v1/chunks/" + missing, "/v1/ingest/jobs/" + missing} {

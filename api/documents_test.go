@@ -1,4 +1,4 @@
-package api_test
+package api
 
 import (
 	"bytes"
@@ -15,42 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/api"
-	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/ingest/ingesttest"
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 )
 
-// docServer is an API server with in-process ingest workers.
-type docServer struct {
-	h    http.Handler
-	key  string
-	key2 string
-}
-
-func newDocServer(t *testing.T, maxUpload string) docServer {
-	t.Helper()
-	pool := testdb.Pool(t)
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "DATABASE_URL":
-			return testdb.URL(t)
-		case "CAIRN_MAX_UPLOAD_BYTES":
-			return maxUpload
-		}
-		return ""
-	})
-	require.NoError(t, err)
-	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
-	_, key := testdb.Tenant(t, pool)
-	_, key2 := testdb.Tenant(t, pool)
-	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc})
-	return docServer{h: srv.Handler(), key: key, key2: key2}
-}
-
-func (d docServer) do(t *testing.T, key, method, path, ct string, body []byte) (int, map[string]any) {
+func (d docsServer) do(t *testing.T, key, method, path, ct string, body []byte) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -66,7 +34,7 @@ func (d docServer) do(t *testing.T, key, method, path, ct string, body []byte) (
 	return w.Code, out
 }
 
-func (d docServer) postJSON(t *testing.T, key, path string, v any) (int, map[string]any) {
+func (d docsServer) postJSON(t *testing.T, key, path string, v any) (int, map[string]any) {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return d.do(t, key, http.MethodPost, path, "application/json", b)
@@ -95,7 +63,7 @@ func str(m map[string]any, path ...string) string {
 
 func TestDocumentLifecycleOverHTTP(t *testing.T) {
 	t.Parallel()
-	d := newDocServer(t, "")
+	d := setupDocs(t, "")
 	// JSON text, waiting: 201 with the job succeeded.
 	code, res := d.postJSON(t, d.key, "/v1/documents?wait=true", map[string]any{"name": "café.md", "folder": "/kb/fr", "text": "# Crème\n\nUne façade naïve 🎉."})
 	require.Equal(t, http.StatusCreated, code, res)
@@ -145,7 +113,7 @@ func TestDocumentLifecycleOverHTTP(t *testing.T) {
 
 func TestChunkEndpointReturnsExactSlice(t *testing.T) {
 	t.Parallel()
-	d := newDocServer(t, "")
+	d := setupDocs(t, "")
 	text := strings.Repeat("東京は日本の首都です。Ünïcödé words 🎉 and more. ", 60)
 	code, res := d.postJSON(t, d.key, "/v1/documents?wait=true", map[string]any{"name": "t.txt", "folder": "/kb",
 		"content_base64": base64.StdEncoding.EncodeToString([]byte(text)), "mime_type": "text/plain"})
@@ -172,7 +140,7 @@ func TestChunkEndpointReturnsExactSlice(t *testing.T) {
 
 func TestUploadErrors(t *testing.T) {
 	t.Parallel()
-	d := newDocServer(t, "4096")
+	d := setupDocs(t, "4096")
 	big, bigCT := multipartBody(t, map[string]string{"name": "big.txt"}, "big.txt", bytes.Repeat([]byte("a"), 8000))
 	png, pngCT := multipartBody(t, map[string]string{"name": "x.png"}, "x.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
 	cases := []struct {
@@ -202,7 +170,7 @@ func TestUploadErrors(t *testing.T) {
 
 func TestBrokenFileWaitIs422AndNothingVisible(t *testing.T) {
 	t.Parallel()
-	d := newDocServer(t, "")
+	d := setupDocs(t, "")
 	body, ct := multipartBody(t, map[string]string{"folder": "/pdf"}, "broken.pdf", []byte("%PDF-1.7\nnot really a pdf"))
 	code, res := d.do(t, d.key, http.MethodPost, "/v1/documents?wait=true", ct, body)
 	require.Equal(t, http.StatusUnprocessableEntity, code, res)

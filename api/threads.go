@@ -20,7 +20,7 @@ import (
 func (s *Server) registerThreadRoutes(g *gin.RouterGroup) {
 	g.POST("/threads", s.createThread)
 	g.GET("/threads", s.listThreads)
-	g.GET("/threads/:thread_id", s.getThread)
+	g.GET("/threads/:thread_id", getOne(s, "thread_id", s.deps.Threads.GetThread))
 	g.PATCH("/threads/:thread_id", s.updateThread)
 	g.DELETE("/threads/:thread_id", s.deleteThread)
 	g.POST("/threads/:thread_id/messages", s.createMessage)
@@ -70,20 +70,6 @@ func (s *Server) listThreads(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
-}
-
-func (s *Server) getThread(c *gin.Context) {
-	id, err := pathUUID(c, "thread_id")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	t, err := s.deps.Threads.GetThread(c.Request.Context(), tenantID(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, t)
 }
 
 func (s *Server) updateThread(c *gin.Context) {

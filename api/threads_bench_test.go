@@ -13,9 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 	"github.com/cairn-rag/cairn/threads"
 	"github.com/cairn-rag/cairn/threads/threadstest"
 )
@@ -78,16 +76,7 @@ FROM rows`, tenant, th.ID, th.PathPartID, messages, th.MaterializedPath, ids); e
 		b.Fatalf("seeded page does not enrich: %v", err)
 	}
 
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return testdb.URL(b)
-		}
-		return ""
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Threads: store}).Handler()
+	h := testHandler(pool, testConfig(b, nil), Deps{Threads: store})
 	target := "/v1/threads/" + th.ID.String() + "/messages?limit=20"
 
 	rawSQL := threads.ListMessagesSQL(true)

@@ -21,9 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/testdb"
-	"github.com/cairn-rag/cairn/tenants"
 	"github.com/cairn-rag/cairn/threads"
 	"github.com/cairn-rag/cairn/threads/threadstest"
 )
@@ -48,18 +46,11 @@ func setupThreads(t *testing.T) threadsFixture {
 func setupThreadsConfig(t *testing.T, tc threads.Config) threadsFixture {
 	t.Helper()
 	pool := testdb.Pool(t)
-	url := testdb.URL(t)
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return url
-		}
-		return ""
-	})
-	require.NoError(t, err)
+	cfg := testConfig(t, nil)
 	cfg.MaxBodyBytes = testBodyLimit
-	srv := New(Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool), Threads: threads.NewStoreConfig(pool, tc)})
+	h := testHandler(pool, cfg, Deps{Threads: threads.NewStoreConfig(pool, tc)})
 	tenant, key := testdb.Tenant(t, pool)
-	return threadsFixture{h: srv.Handler(), pool: pool, tenant: tenant, key: key}
+	return threadsFixture{h: h, pool: pool, tenant: tenant, key: key}
 }
 
 func (f threadsFixture) call(t *testing.T, method, target string, body any) *httptest.ResponseRecorder {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/apperr"
-	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
 func TestDetectTypeBySniffingAndName(t *testing.T) {
@@ -54,9 +53,7 @@ func TestHTMLDropsScriptsStylesAndNavigation(t *testing.T) {
 
 func TestTextOverTheLimitFailsTheJob(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{MaxTextChars: 100})
+	_, tenant, svc := setup(t, ingest.Options{MaxTextChars: 100})
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Name: "long.txt", Data: []byte(strings.Repeat("word ", 100))})
 	require.Equal(t, ingest.JobFailed, job.State)
 	require.Contains(t, *job.Error, "text_too_long")

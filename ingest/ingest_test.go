@@ -35,9 +35,7 @@ func requireExactChunks(t *testing.T, svc *ingest.Service, tenant, version uuid.
 
 func TestUploadIndexesTextWithExactOffsets(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 120, Overlap: 20}})
+	pool, tenant, svc := setup(t, ingest.Options{Chunk: ingest.ChunkOptions{Target: 120, Overlap: 20}})
 	text := strings.Repeat("Café crème — naïve façade. 東京は日本の首都です。Emoji 🎉🚀 here! ", 20)
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb/guides", Name: "intro.txt", Data: []byte(text)})
 	require.Equal(t, ingest.JobSucceeded, job.State)
@@ -59,9 +57,7 @@ func TestUploadIndexesTextWithExactOffsets(t *testing.T) {
 
 func TestSameBytesAgainWriteNothing(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	in := ingest.UploadInput{Folder: "/kb", Name: "a.md", Data: []byte("# Title\n\nSome text.")}
 	first, _ := ingestWait(t, svc, tenant, in)
 	again, err := svc.Upload(context.Background(), tenant, in)
@@ -76,9 +72,7 @@ func TestSameBytesAgainWriteNothing(t *testing.T) {
 
 func TestNewBytesBecomeNextVersionAndOldChunksStayReadable(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	ctx := context.Background()
 	v1, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "doc.txt", Data: []byte("first version text about llamas")})
 	old := requireExactChunks(t, svc, tenant, v1.Version.ID)
@@ -105,9 +99,7 @@ func TestNewBytesBecomeNextVersionAndOldChunksStayReadable(t *testing.T) {
 
 func TestDeleteRemovesDocumentVersionsAndChunks(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	ctx := context.Background()
 	res, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "gone.txt", Data: []byte("to be deleted")})
 	require.NoError(t, svc.Delete(ctx, tenant, res.Document.ID))
@@ -122,9 +114,7 @@ func TestDeleteRemovesDocumentVersionsAndChunks(t *testing.T) {
 
 func TestPDFKeepsPageNumbers(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}})
+	_, tenant, svc := setup(t, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}})
 	pdf := makePDF("Page one talks about granite mountains.", "Page two talks about river deltas.")
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "geo.pdf", Data: pdf})
 	require.Equal(t, ingest.JobSucceeded, job.State, "%v", job.Error)
@@ -141,9 +131,7 @@ func TestPDFKeepsPageNumbers(t *testing.T) {
 
 func TestBrokenPDFFailsAndNoVersionBecomesVisible(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{})
+	pool, tenant, svc := setup(t, ingest.Options{})
 	ctx := context.Background()
 	broken := append([]byte("%PDF-1.4\n1 0 obj << /Type /Catalog"), make([]byte, 100)...)
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "broken.pdf", Data: broken})
@@ -163,9 +151,7 @@ func TestBrokenPDFFailsAndNoVersionBecomesVisible(t *testing.T) {
 
 func TestUploadRejects(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	svc := newService(t, pool, ingest.Options{MaxBytes: 2048})
+	_, tenant, svc := setup(t, ingest.Options{MaxBytes: 2048})
 	cases := []struct {
 		name string
 		in   ingest.UploadInput

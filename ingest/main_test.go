@@ -18,6 +18,15 @@ import (
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
+// setup returns the pool, a fresh tenant and a service with options o
+// and running in-process workers.
+func setup(t testing.TB, o ingest.Options) (*pgxpool.Pool, uuid.UUID, *ingest.Service) {
+	t.Helper()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	return pool, tenant, newService(t, pool, o)
+}
+
 // newService returns a service with running in-process workers.
 func newService(t testing.TB, pool *pgxpool.Pool, o ingest.Options) *ingest.Service {
 	return newServiceN(t, pool, o, 2)

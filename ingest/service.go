@@ -506,20 +506,19 @@ func scanJob(row pgx.Row) (Job, error) {
 
 // GetJob returns an ingest job of the tenant.
 func (s *Service) GetJob(ctx context.Context, tenant, id uuid.UUID) (Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, jobSelect+`WHERE j.tenant_id = $1 AND j.id = $2`, tenant, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Job{}, notFound("job", id)
-	}
-	if err != nil {
-		return Job{}, fmt.Errorf("get job: %w", err)
-	}
-	return j, nil
+	return s.job(ctx, id, `WHERE j.tenant_id = $1 AND j.id = $2`, tenant, id)
 }
 
 func (s *Service) jobOfVersion(ctx context.Context, tenant, version uuid.UUID) (Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, jobSelect+`WHERE j.tenant_id = $1 AND j.version_id = $2 ORDER BY j.created_at DESC LIMIT 1`, tenant, version))
+	return s.job(ctx, version, `WHERE j.tenant_id = $1 AND j.version_id = $2 ORDER BY j.created_at DESC LIMIT 1`, tenant, version)
+}
+
+// job returns the job that where (a clause over jobSelect) selects; none
+// is job_not_found naming id.
+func (s *Service) job(ctx context.Context, id uuid.UUID, where string, args ...any) (Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, jobSelect+where, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Job{}, notFound("job", version)
+		return Job{}, notFound("job", id)
 	}
 	if err != nil {
 		return Job{}, fmt.Errorf("get job: %w", err)

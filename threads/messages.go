@@ -433,16 +433,8 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
 	}
-	page := MessagePage{Data: make([]Message, 0, o.Limit+1)}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			rows.Close()
-			return MessagePage{}, fmt.Errorf("scan message: %w", err)
-		}
-		page.Data = append(page.Data, m)
-	}
-	if err := rows.Err(); err != nil {
+	var page MessagePage
+	if page.Data, err = pgx.AppendRows(make([]Message, 0, o.Limit+1), rows, rowTo(scanMessage)); err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
 	}
 	if len(page.Data) > o.Limit {

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/pathtree"
 )
 
 // DB is what the store runs queries on: a *pgxpool.Pool or a pgx.Tx. Begin
@@ -153,7 +154,7 @@ func (s *Store) CreateThread(ctx context.Context, tenantID uuid.UUID, in NewThre
 	}
 	var out Thread
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		parent, err := ensureFolder(ctx, tx, tenantID, segs)
+		parent, err := pathtree.EnsureFolder(ctx, tx, tenantID, segs)
 		if err != nil {
 			return err
 		}
@@ -208,7 +209,7 @@ func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, folder stri
 	}
 	prefix := ""
 	if len(segs) > 0 {
-		prefix = escapeLike(joinPath(segs)) + "/%"
+		prefix = pathtree.EscapeLike(joinPath(segs)) + "/%"
 	}
 	rows, err := s.pool.Query(ctx, `
 SELECT `+threadColumns+` FROM threads t
@@ -219,16 +220,8 @@ LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, offset)
 	if err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
-	page := ThreadPage{Data: []Thread{}}
-	for rows.Next() {
-		t, err := scanThread(rows)
-		if err != nil {
-			rows.Close()
-			return ThreadPage{}, fmt.Errorf("scan thread: %w", err)
-		}
-		page.Data = append(page.Data, t)
-	}
-	if err := rows.Err(); err != nil {
+	var page ThreadPage
+	if page.Data, err = pgx.CollectRows(rows, rowTo(scanThread)); err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
 	if len(page.Data) > limit {
@@ -285,7 +278,7 @@ FOR UPDATE OF t`, tenantID, threadID).Scan(&ppID, &parent, &oldName, &oldPath)
 		}
 		newParentPath := oldPath[:len(oldPath)-len(oldName)-1]
 		if p.Folder != nil {
-			if parent, err = ensureFolder(ctx, tx, tenantID, segs); err != nil {
+			if parent, err = pathtree.EnsureFolder(ctx, tx, tenantID, segs); err != nil {
 				return err
 			}
 			newParentPath = ""
@@ -305,7 +298,7 @@ WHERE tenant_id = $1 AND id = $2`, tenantID, ppID, parent, newName, newPath); er
 			}
 			if _, err := tx.Exec(ctx, `
 UPDATE path_parts SET path = $3 || substr(path, $4), updated_at = now()
-WHERE tenant_id = $1 AND path LIKE $2`, tenantID, escapeLike(oldPath)+"/%", newPath, len([]rune(oldPath))+1); err != nil {
+WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pathtree.EscapeLike(oldPath)+"/%", newPath, len([]rune(oldPath))+1); err != nil {
 				return fmt.Errorf("move thread contents: %w", err)
 			}
 		}

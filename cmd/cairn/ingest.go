@@ -75,14 +75,11 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := rc.Start(ctx); err != nil {
-		return fmt.Errorf("start ingest workers: %w", err)
+	stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		_ = rc.Stop(stopCtx)
-	}()
+	defer stop()
 	progress := newIngestProgress(env.stderr)
 	sum, err := svc.IngestPaths(ctx, tenant, fs.Args(), ingest.PathsOptions{
 		Folder: *folder, Concurrency: *concurrency, MaxFiles: *maxFiles, Progress: progress.update, DeferIndex: *deferIndex,

@@ -45,16 +45,11 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if cfg.Workers > 0 {
-		if err := rc.Start(ctx); err != nil {
-			return fmt.Errorf("start ingest workers: %w", err)
+		stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
+		if err != nil {
+			return err
 		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-			defer cancel()
-			if err := rc.Stop(stopCtx); err != nil {
-				_ = rc.StopAndCancel(context.Background())
-			}
-		}()
+		defer stop()
 	}
 	searcher, pipeline, err := newAnswers(ctx, cfg, pool)
 	if err != nil {

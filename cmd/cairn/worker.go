@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,6 +63,21 @@ func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *
 	return svc, rc, nil
 }
 
+// startWorkers starts rc's workers and returns the function that stops
+// them: running jobs get timeout to finish, then are cancelled.
+func startWorkers(ctx context.Context, rc *river.Client[pgx.Tx], timeout time.Duration) (stop func(), err error) {
+	if err := rc.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start ingest workers: %w", err)
+	}
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := rc.Stop(stopCtx); err != nil {
+			_ = rc.StopAndCancel(context.Background())
+		}
+	}, nil
+}
+
 func runWorker(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
@@ -87,16 +103,13 @@ func runWorker(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := rc.Start(ctx); err != nil {
-		return fmt.Errorf("start workers: %w", err)
+	stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
 	}
 	log.Info("ingest workers running", slog.Int("workers", workers))
 	<-ctx.Done()
 	log.Info("stopping workers: finishing running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := rc.Stop(stopCtx); err != nil {
-		_ = rc.StopAndCancel(context.Background())
-	}
+	stop()
 	return nil
 }
