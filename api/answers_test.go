@@ -77,13 +77,18 @@ func (a askServer) upload(t *testing.T, folder, name, text string) ingest.Upload
 	return res
 }
 
+// do sends one request with the tenant's key and validates the exchange
+// against api/openapi.yaml (JSON bodies fully; event streams by status and
+// content type).
 func (a askServer) do(t *testing.T, method, path string, body any, hdr ...string) (int, []byte) {
 	t.Helper()
 	var r io.Reader
+	var raw []byte
 	if body != nil {
-		b, err := json.Marshal(body)
+		var err error
+		raw, err = json.Marshal(body)
 		require.NoError(t, err)
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(raw)
 	}
 	req := httptest.NewRequest(method, path, r)
 	req.Header.Set("Authorization", "Bearer "+a.key)
@@ -93,6 +98,7 @@ func (a askServer) do(t *testing.T, method, path string, body any, hdr ...string
 	}
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, req)
+	api.ValidateAgainstSpec(t, req, raw, rec)
 	return rec.Code, rec.Body.Bytes()
 }
 
