@@ -245,6 +245,20 @@ func TestUserMessageExtractive(t *testing.T) {
 		}
 		require.True(t, found)
 	})
+	t.Run("RetrievalTopKZeroSelectsTheDefaultAndOutOfRangeIs400", func(t *testing.T) {
+		ask := func(k int) (int, []byte) {
+			return a.do(t, "POST", "/v1/threads/"+th+"/user_message", map[string]any{
+				"content": map[string]any{"text": "What is the capital of France?"}, "retrieval": map[string]any{"top_k": k}})
+		}
+		code, body := ask(0)
+		require.Equal(t, http.StatusCreated, code, string(body))
+		code, body = ask(101)
+		require.Equal(t, http.StatusBadRequest, code, string(body))
+		var p struct{ Field, Detail string }
+		require.NoError(t, json.Unmarshal(body, &p))
+		require.Equal(t, "retrieval.top_k", p.Field)
+		require.Equal(t, "top_k must be between 0 (the default) and 100, got 101", p.Detail)
+	})
 	t.Run("UnknownThreadIs404", func(t *testing.T) {
 		code, _ := a.do(t, "POST", "/v1/threads/"+uuid.NewString()+"/user_message", map[string]any{"content": map[string]any{"text": "hi"}})
 		require.Equal(t, http.StatusNotFound, code)
