@@ -36,8 +36,10 @@ func (Extractive) Name() string { return "extractive" }
 // Sentence is a span of a chunk's content in code points.
 type Sentence = retrieval.Sentence
 
-// Sentences splits text into sentences; see retrieval.Sentences.
-func Sentences(text string) []Sentence { return retrieval.Sentences(text) }
+// Sentences splits text into the sentences the answerer may quote; see
+// retrieval.QuotableSentences (Markdown headings and blank lines break
+// sentences, and no quote starts with a heading marker).
+func Sentences(text string) []Sentence { return retrieval.QuotableSentences(text) }
 
 type candidate struct {
 	source int // 1-based

@@ -68,7 +68,7 @@ func (s *Server) userMessage(c *gin.Context) {
 	if req.Retrieval != nil {
 		opt.PathPrefix, opt.TopK = req.Retrieval.PathPrefix, req.Retrieval.TopK
 		if opt.TopK < 0 || opt.TopK > 100 {
-			s.fail(c, apperr.Invalidf("validation_failed", "retrieval.top_k", "top_k must be between 1 and 100, got %d", opt.TopK))
+			s.fail(c, apperr.Invalidf("validation_failed", "retrieval.top_k", "top_k must be between 0 (the default) and 100, got %d", opt.TopK))
 			return
 		}
 	}
@@ -106,6 +106,7 @@ func (s *Server) userMessage(c *gin.Context) {
 	if err != nil {
 		if sse != nil {
 			sse.failure(s, c, err)
+			sse.event("done", gin.H{})
 			return
 		}
 		s.fail(c, err)
@@ -115,6 +116,8 @@ func (s *Server) userMessage(c *gin.Context) {
 		if genErr != nil {
 			sse.failure(s, c, genErr)
 		}
+		// The stored answer (an is_error message when generation failed)
+		// comes last, then exactly one done.
 		sse.event("assistant_message", asst)
 		sse.event("done", gin.H{})
 		return
@@ -234,6 +237,7 @@ func (w *sseWriter) event(name string, v any) {
 	w.c.Writer.Flush()
 }
 
+// failure sends an error event for err; the caller ends the stream.
 func (w *sseWriter) failure(s *Server, c *gin.Context, err error) {
 	code, msg := "internal", "internal error"
 	if e, ok := apperr.As(err); ok && e.Kind != apperr.Internal {
@@ -242,7 +246,6 @@ func (w *sseWriter) failure(s *Server, c *gin.Context, err error) {
 		s.log.ErrorContext(c.Request.Context(), "user_message failed", "error", err)
 	}
 	w.event("error", gin.H{"code": code, "detail": msg})
-	w.event("done", gin.H{})
 }
 
 // Delta sends answer text.

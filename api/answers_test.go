@@ -77,13 +77,18 @@ func (a askServer) upload(t *testing.T, folder, name, text string) ingest.Upload
 	return res
 }
 
+// do sends one request with the tenant's key and validates the exchange
+// against api/openapi.yaml (JSON bodies fully; event streams by status and
+// content type).
 func (a askServer) do(t *testing.T, method, path string, body any, hdr ...string) (int, []byte) {
 	t.Helper()
 	var r io.Reader
+	var raw []byte
 	if body != nil {
-		b, err := json.Marshal(body)
+		var err error
+		raw, err = json.Marshal(body)
 		require.NoError(t, err)
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(raw)
 	}
 	req := httptest.NewRequest(method, path, r)
 	req.Header.Set("Authorization", "Bearer "+a.key)
@@ -93,6 +98,7 @@ func (a askServer) do(t *testing.T, method, path string, body any, hdr ...string
 	}
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, req)
+	api.ValidateAgainstSpec(t, req, raw, rec)
 	return rec.Code, rec.Body.Bytes()
 }
 
@@ -151,6 +157,14 @@ func TestSearchEndpoint(t *testing.T) {
 	} {
 		code, body := a.do(t, "POST", "/v1/search", req)
 		require.Equal(t, http.StatusBadRequest, code, "%s: %s", name, body)
+	}
+	for _, k := range []int{0, -3, 101} {
+		code, body := a.do(t, "POST", "/v1/search", map[string]any{"query": "x", "top_k": k})
+		require.Equal(t, http.StatusBadRequest, code, string(body))
+		var p struct{ Code, Field, Detail string }
+		require.NoError(t, json.Unmarshal(body, &p))
+		require.Equal(t, "top_k", p.Field)
+		require.Equal(t, fmt.Sprintf("top_k must be between 1 and %d, got %d", retrieval.MaxTopK, k), p.Detail)
 	}
 }
 
@@ -231,6 +245,20 @@ func TestUserMessageExtractive(t *testing.T) {
 		}
 		require.True(t, found)
 	})
+	t.Run("RetrievalTopKZeroSelectsTheDefaultAndOutOfRangeIs400", func(t *testing.T) {
+		ask := func(k int) (int, []byte) {
+			return a.do(t, "POST", "/v1/threads/"+th+"/user_message", map[string]any{
+				"content": map[string]any{"text": "What is the capital of France?"}, "retrieval": map[string]any{"top_k": k}})
+		}
+		code, body := ask(0)
+		require.Equal(t, http.StatusCreated, code, string(body))
+		code, body = ask(101)
+		require.Equal(t, http.StatusBadRequest, code, string(body))
+		var p struct{ Field, Detail string }
+		require.NoError(t, json.Unmarshal(body, &p))
+		require.Equal(t, "retrieval.top_k", p.Field)
+		require.Equal(t, "top_k must be between 0 (the default) and 100, got 101", p.Detail)
+	})
 	t.Run("UnknownThreadIs404", func(t *testing.T) {
 		code, _ := a.do(t, "POST", "/v1/threads/"+uuid.NewString()+"/user_message", map[string]any{"content": map[string]any{"text": "hi"}})
 		require.Equal(t, http.StatusNotFound, code)
@@ -292,6 +320,17 @@ func readEvents(t *testing.T, r io.Reader, stopAfter string) []sseEvent {
 	return out
 }
 
+// countEvents is how many of evs are named name.
+func countEvents(evs []sseEvent, name string) int {
+	n := 0
+	for _, e := range evs {
+		if e.name == name {
+			n++
+		}
+	}
+	return n
+}
+
 func TestUserMessageStreaming(t *testing.T) {
 	t.Parallel()
 	t.Run("EventsInOrderWithVerifiedCitations", func(t *testing.T) {
@@ -302,7 +341,7 @@ func TestUserMessageStreaming(t *testing.T) {
 		th := a.thread(t)
 		code, body := a.do(t, "POST", "/v1/threads/"+th+"/user_message", map[string]any{"content": map[string]any{"text": "capital of France?"}, "stream": true})
 		require.Equal(t, http.StatusOK, code)
-		evs := readEvents(t, bytes.NewReader(body), "done")
+		evs := readEvents(t, bytes.NewReader(body), "")
 		var names []string
 		for _, e := range evs {
 			if len(names) == 0 || names[len(names)-1] != e.name {
@@ -310,6 +349,7 @@ func TestUserMessageStreaming(t *testing.T) {
 			}
 		}
 		require.Equal(t, []string{"user_message", "step", "delta", "step", "citation", "step", "assistant_message", "done"}, names)
+		require.Equal(t, 1, countEvents(evs, "done"))
 		var asst threads.Message
 		require.NoError(t, json.Unmarshal([]byte(evs[len(evs)-2].data), &asst))
 		require.Len(t, asst.Content.Citations, 1)
@@ -334,8 +374,12 @@ func TestUserMessageStreaming(t *testing.T) {
 		for _, e := range evs {
 			names = append(names, e.name)
 		}
-		require.Contains(t, names, "error")
-		require.Equal(t, "done", names[len(names)-1])
+		require.Equal(t, 1, countEvents(evs, "done"), names)
+		require.Equal(t, "user_message", names[0])
+		require.Equal(t, []string{"error", "assistant_message", "done"}, names[len(names)-3:], "error, then the stored is_error message, then one done")
+		var stored threads.Message
+		require.NoError(t, json.Unmarshal([]byte(evs[len(evs)-2].data), &stored))
+		require.True(t, stored.Content.IsError)
 	})
 	t.Run("ClientDisconnectStillStoresTheAnswer", func(t *testing.T) {
 		release := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
@@ -32,10 +33,13 @@ func (s *Server) search(c *gin.Context) {
 	}
 	q := retrieval.Query{Text: req.Query}
 	if req.TopK != nil {
-		q.TopK = *req.TopK
-		if q.TopK == 0 {
-			q.TopK = -1 // an explicit 0 is out of range, not the default
+		// An explicit top_k must be in range (the spec's minimum is 1);
+		// only an absent top_k selects the default.
+		if *req.TopK < 1 || *req.TopK > retrieval.MaxTopK {
+			s.fail(c, apperr.Invalidf("validation_failed", "top_k", "top_k must be between 1 and %d, got %d", retrieval.MaxTopK, *req.TopK))
+			return
 		}
+		q.TopK = *req.TopK
 	}
 	if req.PathPrefix != nil {
 		q.PathPrefix = *req.PathPrefix
