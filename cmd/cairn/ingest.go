@@ -36,7 +36,7 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	tenantFlag := fs.String("tenant", "", "tenant id (default CAIRN_TENANT_ID)")
 	maxFiles := fs.Int("max-files", ingest.DefaultMaxFiles, "refuse to ingest more files than this")
 	deferIndex := fs.Bool("defer-index", false, "drop the model's HNSW index during the load and rebuild it after (large initial loads; vector search is exact and slower meanwhile)")
-	if err := fs.Parse(reorderFlags(args)); err != nil {
+	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "concurrency": true, "tenant": true, "max-files": true})); err != nil {
 		return usageError{err.Error()}
 	}
 	if fs.NArg() == 0 {
@@ -99,29 +99,6 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("%d of %d files failed", sum.Failed, sum.New+sum.Updated+sum.Unchanged+sum.Failed)
 	}
 	return nil
-}
-
-// reorderFlags moves flags after positional arguments to the front, so
-// `cairn ingest docs/ --folder /kb` works like `cairn ingest --folder /kb docs/`.
-func reorderFlags(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && strings.TrimLeft(a, "-") != "defer-index" && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
-	}
-	return append(flags, pos...)
 }
 
 // ingestProgress shows a progress bar (files, chunks/s, ETA) on a
