@@ -21,7 +21,7 @@ import (
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
-	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/tenants"
@@ -38,25 +38,9 @@ type askServer struct {
 func newAskServer(t *testing.T, a answer.Answerer) askServer {
 	t.Helper()
 	pool := testdb.Pool(t)
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return testdb.URL(t)
-		}
-		return ""
-	})
-	require.NoError(t, err)
+	cfg := testdb.Config(t, nil)
 	cfg.ModelTimeout = 10 * time.Second
-	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{MaxBytes: cfg.MaxUploadBytes})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 2, JobTimeout: time.Minute})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = rc.Stop(stop)
-		cancel()
-	})
+	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)

@@ -23,7 +23,6 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/embed"
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
@@ -130,15 +129,7 @@ func BenchmarkSearch(b *testing.B) {
 	conn.Release()
 	fmt.Printf("BenchmarkSearch: loaded %d chunks with COPY in %s, built the HNSW index in %s\n", total, loaded.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return testdb.URL(b)
-		}
-		return ""
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := testdb.Config(b, nil)
 	h := embed.NewHashing()
 	s, err := retrieval.New(pool, h, retrieval.Config{})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/ingesttest"
@@ -19,15 +18,7 @@ import (
 // with env overriding the defaults of other variables (nil for none).
 func testConfig(t testing.TB, env map[string]string) config.Config {
 	t.Helper()
-	url := testdb.URL(t)
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return url
-		}
-		return env[k]
-	})
-	require.NoError(t, err)
-	return cfg
+	return testdb.Config(t, env)
 }
 
 // testHandler is the handler of a server over pool with cfg, a discarding

@@ -11,7 +11,6 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/embed"
-	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
@@ -22,13 +21,7 @@ import (
 func TestSearchAndAskAgainstTheAPI(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t)
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return testdb.URL(t)
-		}
-		return ""
-	})
-	require.NoError(t, err)
+	cfg := testdb.Config(t, nil)
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/db"
 	"github.com/cairn-rag/cairn/migrations"
 	"github.com/cairn-rag/cairn/tenants"
@@ -82,6 +83,24 @@ func Fresh(t testing.TB) string {
 	u := withDatabase(admin, name)
 	t.Cleanup(func() { _ = dropDatabase(u) })
 	return u
+}
+
+// Config returns the validated configuration a test server runs with:
+// DATABASE_URL is the package's database, env overrides other variables,
+// and everything else takes its default.
+func Config(t testing.TB, env map[string]string) config.Config {
+	t.Helper()
+	url := URL(t)
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return url
+		}
+		return env[k]
+	})
+	if err != nil {
+		t.Fatalf("testdb: config: %v", err)
+	}
+	return cfg
 }
 
 // Tenant creates a tenant with a unique name and returns its id and key.
