@@ -51,34 +51,53 @@ func rowCounts(t testing.TB, pool *pgxpool.Pool, tenant uuid.UUID) [5]int64 {
 	return c
 }
 
-func TestReingestUnchangedDirectoryWritesNothing(t *testing.T) {
+// reingestRun is a generated directory ingested twice, the second time
+// unchanged.
+type reingestRun struct {
+	tenant        uuid.UUID
+	svc           *ingest.Service
+	dir           string
+	opts          ingest.PathsOptions
+	first, second ingest.Summary
+}
+
+// reingestUnchanged ingests a generated directory of files, ingests it
+// again unchanged, and checks that the second pass wrote nothing.
+func reingestUnchanged(ctx context.Context, t testing.TB, files int) reingestRun {
+	t.Helper()
 	pool, tenant, svc := setup(t, ingest.Options{})
-	dir := t.TempDir()
+	r := reingestRun{tenant: tenant, svc: svc, dir: t.TempDir(), opts: ingest.PathsOptions{Folder: "/corpus", Concurrency: 8}}
+	writeCorpus(t, r.dir, files, 1500)
+	var err error
+	r.first, err = svc.IngestPaths(ctx, tenant, []string{r.dir}, r.opts)
+	require.NoError(t, err)
+	require.Equal(t, files, r.first.New, "%+v", r.first.Failures)
+	before := rowCounts(t, pool, tenant)
+	r.second, err = svc.IngestPaths(ctx, tenant, []string{r.dir}, r.opts)
+	require.NoError(t, err)
+	require.Equal(t, files, r.second.Unchanged)
+	require.Equal(t, before, rowCounts(t, pool, tenant), "an unchanged re-ingest writes nothing")
+	return r
+}
+
+func TestReingestUnchangedDirectoryWritesNothing(t *testing.T) {
 	const files = 1000
-	writeCorpus(t, dir, files, 1500)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	first, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
-	require.NoError(t, err)
-	require.Equal(t, files, first.New, "%+v", first.Failures)
-	before := rowCounts(t, pool, tenant)
-
-	second, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
-	require.NoError(t, err)
-	require.Equal(t, files, second.Unchanged)
-	require.Equal(t, before, rowCounts(t, pool, tenant), "an unchanged re-ingest writes nothing")
+	r := reingestUnchanged(ctx, t, files)
+	tenant, svc, dir := r.tenant, r.svc, r.dir
 	// Speed is measured, not asserted: BenchmarkReingestUnchanged prints
 	// the speed-up; here it is only logged.
 	t.Logf("first ingest of %d files: %v (%d chunks); unchanged re-ingest: %v; speed-up %.0fx",
-		files, first.Elapsed.Round(time.Millisecond), first.Chunks, second.Elapsed.Round(time.Millisecond),
-		float64(first.Elapsed)/float64(second.Elapsed))
+		files, r.first.Elapsed.Round(time.Millisecond), r.first.Chunks, r.second.Elapsed.Round(time.Millisecond),
+		float64(r.first.Elapsed)/float64(r.second.Elapsed))
 
 	// One changed file and one broken file: updated and failed with a reason.
 	changed := filepath.Join(dir, "part03", "doc00003.md")
 	require.NoError(t, os.WriteFile(changed, []byte("# Changed\n\nNew words entirely."), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "part03", "broken.pdf"), []byte("%PDF-1.4 garbage"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "part03", "image.bin"), []byte{0x89, 'P', 'N', 'G', 0, 0, 1}, 0o644))
-	third, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/corpus", Concurrency: 8})
+	third, err := svc.IngestPaths(ctx, tenant, []string{dir}, r.opts)
 	require.NoError(t, err)
 	require.Equal(t, 1, third.Updated)
 	require.Equal(t, files-1, third.Unchanged)
