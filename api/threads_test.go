@@ -242,7 +242,7 @@ func TestMessageRoundTrip(t *testing.T) {
 	require.Equal(t, threads.RoleAssistant, m.Role)
 	require.Equal(t, int64(1), m.Sequence)
 	require.Equal(t, th.MaterializedPath+"/0000000001", m.MaterializedPath)
-	require.Equal(t, "/kb/guide.md/v1/000000", *m.Content.Citations[0].MaterializedPath)
+	require.Equal(t, "/kb/guide.md/v1/0000000000", *m.Content.Citations[0].MaterializedPath)
 	require.Equal(t, "guide.md", *m.Content.Citations[0].DocumentName)
 	require.Equal(t, []threads.EnrichedReference{{RefType: "folder", PathPartID: folderID, MaterializedPath: ptr("/kb")}}, m.Content.References)
 	require.JSONEq(t, `[{"type":"retrieval","query":"does it work"}]`, string(m.Details))

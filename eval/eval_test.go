@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
@@ -95,7 +96,7 @@ func TestXQuAD(t *testing.T) {
 			var qas []qa
 			// Chunks of up to 4000 code points (CAIRN_CHUNK_SIZE) keep each XQuAD
 			// paragraph whole, as SQuAD-style evaluation expects.
-			svc := ingesttest.Service(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 4000, Overlap: 100}}, 2)
+			svc := ingesttest.Service(t, pool, ingest.Options{Chunk: chunk.Options{Target: 4000, Overlap: 100}}, 2)
 			for ai, art := range ds.Data {
 				for pi, p := range art.Paragraphs {
 					res, err := svc.Upload(ctx, tenant, ingest.UploadInput{Folder: "/xquad/" + lang,

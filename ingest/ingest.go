@@ -1,113 +1,148 @@
-// Package ingest owns the knowledge half of Cairn: documents (path parts
-// of kind "document" in the tenant's folder tree), their immutable
-// versions (kind "version", named v1, v2, ...) with extracted text and a
-// sha256 checksum, and the chunks of each version with exact code point
-// offsets into the version text, embedded and written with COPY.
+// Package ingest is the knowledge half of Cairn as one service: upload a
+// file or text as the next immutable version of a document, and read
+// documents, versions, chunks and ingest jobs back. New builds it whole
+// (store, indexer, River queue); it is usable as soon as it returns.
 //
-// Flow: Upload records a pending version and enqueues a River job in the
-// same transaction; the job (Worker) extracts text (txt, Markdown, HTML,
-// PDF), chunks it (Split), embeds the chunks in batches with bounded
-// concurrency, and in ONE transaction COPYs every chunk, marks the
-// version ready and flips documents.current_version_id. A crash at any
-// point leaves nothing half-visible; a re-run rewrites the version's
-// chunks from scratch, so there are never duplicates.
+// The work is done by smaller packages, each importing only those above
+// it in this list:
 //
-// Search contract (for retrieval): a chunk is searchable iff
+//   - ingest/extract: bytes -> NFC text and a page map (pure, no database)
+//   - ingest/chunk: text -> chunks with offsets, and a chunk's path (pure)
+//   - ingest/store: documents, versions, chunks, ingest jobs; all their SQL
+//   - ingest/jobs: the River job, its queue, and the Indexer it runs
+//     (extract, chunk, embed, store.Commit)
+//   - ingest (this package): the service the API and the CLI call
+//   - ingest/bulk: many local files at once, on top of this package (the
+//     CLI's `cairn ingest`)
 //
-//	chunks.version_id = documents.current_version_id
-//
-// joined on (tenant_id, document_id). Vector search over model M of
-// dimension D: WHERE c.tenant_id = $1 AND c.model_id = M ORDER BY
-// c.embedding::vector(D) <=> $q, which uses the per-model partial HNSW
-// index (ModelIndexName). Older versions' chunks stay readable by id for
-// citations. A chunk's path part id is its id; its materialized path is
-// ChunkPath(version path, ordinal). The search query does not change
-// during bulk loads: IngestPaths batches files (one upload transaction,
-// River job and COPY per batch), and with DeferIndex drops the model's
-// HNSW index for the load and rebuilds it after, during which the same
-// query is answered by an exact scan.
+// Flow: Upload validates the input, stages a pending version and enqueues
+// its River job in ONE transaction; a worker (jobs.Worker) extracts,
+// chunks and embeds it, and store.Commit writes every chunk, marks the
+// version ready and makes it current in ONE transaction, so a crash at
+// any point leaves nothing half-visible and a re-run never duplicates.
+// See package store for the visibility rule retrieval relies on.
 package ingest
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest/chunk"
+	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/jobs"
+	"github.com/cairn-rag/cairn/ingest/store"
+	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
-// Document is a named document in a folder.
-type Document struct {
-	ID                   uuid.UUID  `json:"id"`
-	PathPartID           uuid.UUID  `json:"path_part_id"`
-	Name                 string     `json:"name"`
-	Folder               string     `json:"folder"`
-	MaterializedPath     string     `json:"materialized_path"`
-	CurrentVersionID     *uuid.UUID `json:"current_version_id"`
-	CurrentVersionNumber *int       `json:"current_version_number"`
-	CreatedAt            time.Time  `json:"created_at"`
-	UpdatedAt            time.Time  `json:"updated_at"`
-}
-
-// Version is one immutable content of a document.
-type Version struct {
-	ID               uuid.UUID  `json:"id"`
-	DocumentID       uuid.UUID  `json:"document_id"`
-	VersionNumber    int        `json:"version_number"`
-	PathPartID       uuid.UUID  `json:"path_part_id"`
-	MaterializedPath string     `json:"materialized_path"`
-	Checksum         string     `json:"checksum"`
-	MimeType         string     `json:"mime_type"`
-	SizeBytes        int64      `json:"size_bytes"`
-	State            string     `json:"state"`
-	Error            *string    `json:"error"`
-	ChunkCount       int        `json:"chunk_count"`
-	IsCurrent        bool       `json:"is_current"`
-	CreatedAt        time.Time  `json:"created_at"`
-	ReadyAt          *time.Time `json:"ready_at"`
-}
-
-// Job is an ingest job: one version's extraction, chunking and indexing.
-type Job struct {
-	ID          uuid.UUID  `json:"id"`
-	DocumentID  uuid.UUID  `json:"document_id"`
-	VersionID   uuid.UUID  `json:"version_id"`
-	State       string     `json:"state"`
-	ChunksDone  int        `json:"chunks_done"`
-	ChunksTotal int        `json:"chunks_total"`
-	Attempts    int        `json:"attempts"`
-	Error       *string    `json:"error"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-}
+// The types a Service returns, owned by package store.
+type (
+	// Document is a named document in a folder.
+	Document = store.Document
+	// Version is one immutable content of a document.
+	Version = store.Version
+	// Chunk is one stored chunk.
+	Chunk = store.Chunk
+	// Job is an ingest job: one version's extraction, chunking and indexing.
+	Job = store.Job
+)
 
 // Job states as the API shows them.
 const (
-	JobQueued    = "queued"
-	JobRunning   = "running"
-	JobSucceeded = "succeeded"
-	JobFailed    = "failed"
+	JobQueued    = store.JobQueued
+	JobRunning   = store.JobRunning
+	JobSucceeded = store.JobSucceeded
+	JobFailed    = store.JobFailed
 )
 
-// Done reports whether the job finished (succeeded or failed).
-func (j Job) Done() bool { return j.State == JobSucceeded || j.State == JobFailed }
+// Media types Cairn extracts text from (package extract).
+const (
+	MimeText     = extract.MimeText
+	MimeMarkdown = extract.MimeMarkdown
+	MimeHTML     = extract.MimeHTML
+	MimePDF      = extract.MimePDF
+)
 
-// Chunk is one stored chunk.
-type Chunk struct {
-	ID                uuid.UUID `json:"id"`
-	DocumentID        uuid.UUID `json:"document_id"`
-	DocumentVersionID uuid.UUID `json:"document_version_id"`
-	DocumentName      string    `json:"document_name"`
-	VersionNumber     int       `json:"version_number"`
-	IsCurrent         bool      `json:"is_current"`
-	Ordinal           int       `json:"ordinal"`
-	Content           string    `json:"content"`
-	StartOffset       int       `json:"start_offset"`
-	EndOffset         int       `json:"end_offset"`
-	Page              *int      `json:"page"`
-	ModelID           string    `json:"model_id"`
-	PathPartID        uuid.UUID `json:"path_part_id"`
-	MaterializedPath  string    `json:"materialized_path"`
+// MaxBytesDefault bounds one file when Options.MaxBytes is 0.
+const MaxBytesDefault = 64 << 20
+
+// Options configure a Service; zero fields take the defaults of the
+// package that uses them.
+type Options struct {
+	// Chunk sets chunk size and overlap (chunk.TargetDefault).
+	Chunk chunk.Options
+	// MaxBytes bounds one file (MaxBytesDefault; config.Config.MaxUploadBytes).
+	MaxBytes int64
+	// MaxTextChars bounds the extracted text of one version, in code
+	// points (jobs.MaxTextCharsDefault).
+	MaxTextChars int
+	// EmbedBatch is how many chunks go to the embedder per call
+	// (jobs.EmbedBatchDefault).
+	EmbedBatch int
+	// EmbedConcurrency bounds concurrent embedder calls per job
+	// (jobs.EmbedConcurrencyDefault).
+	EmbedConcurrency int
+	// MaxAttempts is how often River runs a failing job (jobs.MaxAttemptsDefault).
+	MaxAttempts int
+	// Workers is how many ingest jobs this process runs at once after
+	// Start; 0 only enqueues (`cairn worker` processes do the work).
+	Workers int
+	// JobTimeout bounds one job (jobs.JobTimeoutDefault); a job whose
+	// worker died runs again JobTimeout+jobs.RescueMargin after it started.
+	JobTimeout time.Duration
+	// Queue is the River queue of ingest jobs (River's default queue when
+	// empty); tests use their own so that their workers stay apart.
+	Queue string
+	// Logger receives the job layer's logs (discarded when nil).
+	Logger *slog.Logger
 }
+
+// Service stores documents and runs their ingestion.
+type Service struct {
+	pool     *pgxpool.Pool
+	store    *store.Store
+	queue    *jobs.Queue
+	embedder embed.Embedder
+	maxBytes int64
+}
+
+// New returns a Service over pool that embeds with e: ready to upload
+// and read at once. With o.Workers > 0 it also works ingest jobs between
+// Start and Stop.
+func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
+	if pool == nil || e == nil {
+		return nil, fmt.Errorf("ingest: New needs a pool and an embedder")
+	}
+	st := store.New(pool)
+	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars,
+		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
+	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout, MaxAttempts: o.MaxAttempts,
+		Queue: o.Queue, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = MaxBytesDefault
+	}
+	return &Service{pool: pool, store: st, queue: q, embedder: e, maxBytes: o.MaxBytes}, nil
+}
+
+// Start starts the service's workers (none when Options.Workers is 0);
+// they run until Stop or until ctx ends.
+func (s *Service) Start(ctx context.Context) error { return s.queue.Start(ctx) }
+
+// Stop lets running jobs finish until ctx ends, then cancels them (they
+// run again after River's rescue delay).
+func (s *Service) Stop(ctx context.Context) error { return s.queue.Stop(ctx) }
+
+// Embedder returns the service's embedder.
+func (s *Service) Embedder() embed.Embedder { return s.embedder }
 
 // UploadInput is one file or text to ingest.
 type UploadInput struct {
@@ -131,4 +166,148 @@ type UploadResult struct {
 	Unchanged bool `json:"unchanged"`
 	// Created is true when the document itself is new.
 	Created bool `json:"-"`
+}
+
+// Prepare validates an upload (folder and name, size, media type) and
+// returns it ready to stage. Errors: store.CodeValidationFailed (422),
+// CodePayloadTooLarge (413), extract.CodeUnsupportedMediaType (415).
+func (s *Service) Prepare(in UploadInput) (store.NewVersion, error) {
+	folder, err := store.CleanFolder(in.Folder)
+	if err != nil {
+		return store.NewVersion{}, err
+	}
+	name, err := store.CleanName("name", in.Name)
+	if err != nil {
+		return store.NewVersion{}, err
+	}
+	if err := s.CheckSize(name, int64(len(in.Data))); err != nil {
+		return store.NewVersion{}, err
+	}
+	if len(in.Data) == 0 {
+		return store.NewVersion{}, apperr.Unprocessablef(store.CodeValidationFailed, "file", "%s is empty", name)
+	}
+	mime, err := extract.DetectType(name, in.MimeType, in.Data)
+	if err != nil {
+		return store.NewVersion{}, err
+	}
+	return store.NewVersion{Folder: folder, Name: name, MimeType: mime, Checksum: store.Checksum(in.Data), Data: in.Data}, nil
+}
+
+// CheckSize is CodePayloadTooLarge when size bytes of the file name are
+// over Options.MaxBytes.
+func (s *Service) CheckSize(name string, size int64) error {
+	if size > s.maxBytes {
+		return apperr.New(apperr.TooLarge, CodePayloadTooLarge, "%s is %d bytes, over the limit of %d", name, size, s.maxBytes)
+	}
+	return nil
+}
+
+// Upload records in as the next version of the document Name in Folder
+// and enqueues its ingest job in the same transaction. Bytes equal to the
+// latest (non-failed) version write nothing (Unchanged).
+func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) (UploadResult, error) {
+	v, err := s.Prepare(in)
+	if err != nil {
+		return UploadResult{}, err
+	}
+	staged, err := s.UploadBatch(ctx, tenant, []store.NewVersion{v})
+	if err != nil {
+		return UploadResult{}, err
+	}
+	res := UploadResult{Unchanged: staged[0].Unchanged, Created: staged[0].Created}
+	res.Document, res.Version, res.Job, err = s.store.Latest(ctx, tenant, staged[0].DocumentID)
+	if err != nil {
+		return UploadResult{}, err
+	}
+	return res, nil
+}
+
+// UploadBatch stages prepared versions in one transaction with one River
+// job for all that changed (bulk loads: one transaction, one job and one
+// COPY per batch instead of per file). Results are in input order; any
+// error writes nothing.
+func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.NewVersion) ([]store.Staged, error) {
+	out := make([]store.Staged, len(vs))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var staged []uuid.UUID
+		for i, v := range vs {
+			r, err := s.store.Stage(ctx, tx, tenant, v)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+			if !r.Unchanged {
+				staged = append(staged, r.JobID)
+			}
+		}
+		return s.queue.Enqueue(ctx, tx, tenant, staged)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeferModelIndex drops the HNSW index of the service's embedding model
+// for a bulk load and returns the function that rebuilds it
+// (store.DeferModelIndex).
+func (s *Service) DeferModelIndex(ctx context.Context) (rebuild func(context.Context) error, err error) {
+	return store.DeferModelIndex(ctx, s.pool, s.embedder.Model(), s.embedder.Dim())
+}
+
+// Get returns one document of the tenant (store.Store.Get).
+func (s *Service) Get(ctx context.Context, tenant, id uuid.UUID) (Document, error) {
+	return s.store.Get(ctx, tenant, id)
+}
+
+// List returns documents under folder, ordered by path, and whether more
+// follow (store.Store.List).
+func (s *Service) List(ctx context.Context, tenant uuid.UUID, folder string, limit, offset int) ([]Document, bool, error) {
+	return s.store.List(ctx, tenant, folder, limit, offset)
+}
+
+// Versions returns every version of a document, newest first.
+func (s *Service) Versions(ctx context.Context, tenant, id uuid.UUID) ([]Version, error) {
+	return s.store.Versions(ctx, tenant, id)
+}
+
+// Delete removes a document with its versions, chunks and jobs.
+func (s *Service) Delete(ctx context.Context, tenant, id uuid.UUID) error {
+	return s.store.Delete(ctx, tenant, id)
+}
+
+// GetChunk returns one chunk, current or not.
+func (s *Service) GetChunk(ctx context.Context, tenant, id uuid.UUID) (Chunk, error) {
+	return s.store.GetChunk(ctx, tenant, id)
+}
+
+// VersionChunks returns the chunks of one version in order.
+func (s *Service) VersionChunks(ctx context.Context, tenant, version uuid.UUID) ([]Chunk, error) {
+	return s.store.VersionChunks(ctx, tenant, version)
+}
+
+// VersionText returns the extracted text of a version ("" until ready).
+func (s *Service) VersionText(ctx context.Context, tenant, version uuid.UUID) (string, error) {
+	return s.store.VersionText(ctx, tenant, version)
+}
+
+// GetJob returns an ingest job.
+func (s *Service) GetJob(ctx context.Context, tenant, id uuid.UUID) (Job, error) {
+	return s.store.GetJob(ctx, tenant, id)
+}
+
+// Jobs returns the ingest jobs among ids in one query (store.Store.Jobs).
+func (s *Service) Jobs(ctx context.Context, tenant uuid.UUID, ids []uuid.UUID) ([]Job, error) {
+	return s.store.Jobs(ctx, tenant, ids)
+}
+
+// WaitJob polls the job until it is done or ctx ends.
+func (s *Service) WaitJob(ctx context.Context, tenant, id uuid.UUID) (Job, error) {
+	return s.store.WaitJob(ctx, tenant, id)
+}
+
+// Checksums returns the latest non-failed checksum of every document
+// directly in folder, by name (store.Store.Checksums).
+func (s *Service) Checksums(ctx context.Context, tenant uuid.UUID, folder string) (map[string]string, error) {
+	return s.store.Checksums(ctx, tenant, folder)
 }

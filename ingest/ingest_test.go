@@ -4,12 +4,17 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/chunk"
+	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
@@ -35,7 +40,7 @@ func requireExactChunks(t *testing.T, svc *ingest.Service, tenant, version uuid.
 
 func TestUploadIndexesTextWithExactOffsets(t *testing.T) {
 	t.Parallel()
-	pool, tenant, svc := setup(t, ingest.Options{Chunk: ingest.ChunkOptions{Target: 120, Overlap: 20}})
+	pool, tenant, svc := setup(t, ingest.Options{Chunk: chunk.Options{Target: 120, Overlap: 20}})
 	text := strings.Repeat("Café crème — naïve façade. 東京は日本の首都です。Emoji 🎉🚀 here! ", 20)
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb/guides", Name: "intro.txt", Data: []byte(text)})
 	require.Equal(t, ingest.JobSucceeded, job.State)
@@ -43,7 +48,7 @@ func TestUploadIndexesTextWithExactOffsets(t *testing.T) {
 	require.Equal(t, 1, res.Version.VersionNumber)
 	chunks := requireExactChunks(t, svc, tenant, res.Version.ID)
 	require.Equal(t, job.ChunksTotal, len(chunks))
-	require.Equal(t, "/kb/guides/intro.txt/v1/000000", chunks[0].MaterializedPath)
+	require.Equal(t, "/kb/guides/intro.txt/v1/0000000000", chunks[0].MaterializedPath)
 	require.Equal(t, chunks[0].ID, chunks[0].PathPartID)
 	require.True(t, chunks[0].IsCurrent)
 	doc, err := svc.Get(context.Background(), tenant, res.Document.ID)
@@ -84,7 +89,7 @@ func TestNewBytesBecomeNextVersionAndOldChunksStayReadable(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, c.IsCurrent)
 	require.Equal(t, 1, c.VersionNumber)
-	require.Equal(t, "/kb/doc.txt/v1/000000", c.MaterializedPath)
+	require.Equal(t, "/kb/doc.txt/v1/0000000000", c.MaterializedPath)
 	vs, err := svc.Versions(ctx, tenant, v1.Document.ID)
 	require.NoError(t, err)
 	require.Len(t, vs, 2)
@@ -104,17 +109,17 @@ func TestDeleteRemovesDocumentVersionsAndChunks(t *testing.T) {
 	res, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb", Name: "gone.txt", Data: []byte("to be deleted")})
 	require.NoError(t, svc.Delete(ctx, tenant, res.Document.ID))
 	_, err := svc.Get(ctx, tenant, res.Document.ID)
-	require.True(t, apperr.Is(err, "document_not_found"))
+	require.True(t, apperr.Is(err, store.CodeDocumentNotFound))
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM chunks WHERE tenant_id=$1) + (SELECT count(*) FROM document_versions WHERE tenant_id=$1)
 		+ (SELECT count(*) FROM path_parts WHERE tenant_id=$1 AND kind IN ('document','version'))`, tenant).Scan(&n))
 	require.Zero(t, n)
-	require.True(t, apperr.Is(svc.Delete(ctx, tenant, res.Document.ID), "document_not_found"))
+	require.True(t, apperr.Is(svc.Delete(ctx, tenant, res.Document.ID), store.CodeDocumentNotFound))
 }
 
 func TestPDFKeepsPageNumbers(t *testing.T) {
 	t.Parallel()
-	_, tenant, svc := setup(t, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}})
+	_, tenant, svc := setup(t, ingest.Options{Chunk: chunk.Options{Target: 40, Overlap: 0}})
 	pdf := makePDF("Page one talks about granite mountains.", "Page two talks about river deltas.")
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "geo.pdf", Data: pdf})
 	require.Equal(t, ingest.JobSucceeded, job.State, "%v", job.Error)
@@ -137,7 +142,7 @@ func TestBrokenPDFFailsAndNoVersionBecomesVisible(t *testing.T) {
 	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "broken.pdf", Data: broken})
 	require.Equal(t, ingest.JobFailed, job.State)
 	require.NotNil(t, job.Error)
-	require.Contains(t, *job.Error, "extraction_failed")
+	require.Contains(t, *job.Error, extract.CodeExtractionFailed)
 	doc, err := svc.Get(ctx, tenant, res.Document.ID)
 	require.NoError(t, err)
 	require.Nil(t, doc.CurrentVersionID)
@@ -158,12 +163,12 @@ func TestUploadRejects(t *testing.T) {
 		kind apperr.Kind
 		code string
 	}{
-		{"binary content is unsupported", ingest.UploadInput{Name: "x.bin", Data: []byte{0x89, 'P', 'N', 'G', 0, 1, 2, 3}}, apperr.Unsupported, "unsupported_media_type"},
-		{"over the size limit", ingest.UploadInput{Name: "big.txt", Data: []byte(strings.Repeat("a", 4096))}, apperr.TooLarge, "payload_too_large"},
-		{"dot-dot folder", ingest.UploadInput{Folder: "/kb/../x", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
-		{"relative folder", ingest.UploadInput{Folder: "kb", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
-		{"slash in name", ingest.UploadInput{Name: "a/b.txt", Data: []byte("a")}, apperr.Unprocessable, "validation_failed"},
-		{"empty file", ingest.UploadInput{Name: "e.txt"}, apperr.Unprocessable, "validation_failed"},
+		{"binary content is unsupported", ingest.UploadInput{Name: "x.bin", Data: []byte{0x89, 'P', 'N', 'G', 0, 1, 2, 3}}, apperr.Unsupported, extract.CodeUnsupportedMediaType},
+		{"over the size limit", ingest.UploadInput{Name: "big.txt", Data: []byte(strings.Repeat("a", 4096))}, apperr.TooLarge, ingest.CodePayloadTooLarge},
+		{"dot-dot folder", ingest.UploadInput{Folder: "/kb/../x", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, store.CodeValidationFailed},
+		{"relative folder", ingest.UploadInput{Folder: "kb", Name: "a.txt", Data: []byte("a")}, apperr.Unprocessable, store.CodeValidationFailed},
+		{"slash in name", ingest.UploadInput{Name: "a/b.txt", Data: []byte("a")}, apperr.Unprocessable, store.CodeValidationFailed},
+		{"empty file", ingest.UploadInput{Name: "e.txt"}, apperr.Unprocessable, store.CodeValidationFailed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,15 +190,62 @@ func TestOtherTenantsIDsAreNotFound(t *testing.T) {
 	res, _ := ingestWait(t, svc, owner, ingest.UploadInput{Folder: "/kb", Name: "secret.txt", Data: []byte("owner's secret")})
 	chunks := requireExactChunks(t, svc, owner, res.Version.ID)
 	_, err := svc.Get(ctx, other, res.Document.ID)
-	require.True(t, apperr.Is(err, "document_not_found"))
+	require.True(t, apperr.Is(err, store.CodeDocumentNotFound))
 	_, err = svc.Versions(ctx, other, res.Document.ID)
-	require.True(t, apperr.Is(err, "document_not_found"))
+	require.True(t, apperr.Is(err, store.CodeDocumentNotFound))
 	_, err = svc.GetChunk(ctx, other, chunks[0].ID)
-	require.True(t, apperr.Is(err, "chunk_not_found"))
+	require.True(t, apperr.Is(err, store.CodeChunkNotFound))
 	_, err = svc.GetJob(ctx, other, res.Job.ID)
-	require.True(t, apperr.Is(err, "job_not_found"))
-	require.True(t, apperr.Is(svc.Delete(ctx, other, res.Document.ID), "document_not_found"))
+	require.True(t, apperr.Is(err, store.CodeJobNotFound))
+	require.True(t, apperr.Is(svc.Delete(ctx, other, res.Document.ID), store.CodeDocumentNotFound))
 	docs, _, err := svc.List(ctx, other, "", 10, 0)
 	require.NoError(t, err)
 	require.Empty(t, docs)
+}
+
+func TestTextOverTheLimitFailsTheJob(t *testing.T) {
+	t.Parallel()
+	_, tenant, svc := setup(t, ingest.Options{MaxTextChars: 100})
+	res, job := ingestWait(t, svc, tenant, ingest.UploadInput{Name: "long.txt", Data: []byte(strings.Repeat("word ", 100))})
+	require.Equal(t, ingest.JobFailed, job.State)
+	require.Contains(t, *job.Error, extract.CodeTextTooLong)
+	doc, err := svc.Get(context.Background(), tenant, res.Document.ID)
+	require.NoError(t, err)
+	require.Nil(t, doc.CurrentVersionID)
+}
+
+// TestNewIsReadyToUpload: the service New returns enqueues at once, with
+// no workers and no second call; a service with workers started later
+// works what the first one queued.
+func TestNewIsReadyToUpload(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	queue := "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
+	insertOnly, err := ingest.New(pool, embed.NewHashing(), ingest.Options{Queue: queue})
+	require.NoError(t, err)
+	ctx := context.Background()
+	res, err := insertOnly.Upload(ctx, tenant, ingest.UploadInput{Folder: "/kb", Name: "queued.txt", Data: []byte("waiting for a worker")})
+	require.NoError(t, err)
+	require.NotNil(t, res.Job)
+	require.Equal(t, ingest.JobQueued, res.Job.State)
+	require.True(t, res.Created)
+
+	working, err := ingest.New(pool, embed.NewHashing(), ingest.Options{Queue: queue, Workers: 1})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, working.Start(wctx))
+	t.Cleanup(func() { _ = working.Stop(context.Background()) })
+	job, err := insertOnly.WaitJob(wctx, tenant, res.Job.ID)
+	require.NoError(t, err)
+	require.Equal(t, ingest.JobSucceeded, job.State, "%v", job.Error)
+}
+
+func TestNewRejectsMissingParts(t *testing.T) {
+	t.Parallel()
+	_, err := ingest.New(nil, embed.NewHashing(), ingest.Options{})
+	require.Error(t, err)
+	_, err = ingest.New(testdb.Pool(t), embed.NewHashing(), ingest.Options{Workers: -1})
+	require.Error(t, err)
 }

@@ -2,14 +2,11 @@ package ingest_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/ingesttest"
@@ -21,36 +18,17 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 // setup returns the pool, a fresh tenant and a service with options o
 // and running in-process workers.
 func setup(t testing.TB, o ingest.Options) (*pgxpool.Pool, uuid.UUID, *ingest.Service) {
-	t.Helper()
-	pool := testdb.Pool(t)
-	tenant, _ := testdb.Tenant(t, pool)
-	return pool, tenant, newService(t, pool, o)
+	return ingesttest.Setup(t, o)
 }
 
 // newService returns a service with running in-process workers.
 func newService(t testing.TB, pool *pgxpool.Pool, o ingest.Options) *ingest.Service {
-	return newServiceN(t, pool, o, 2)
-}
-
-// newServiceN returns a service with workers in-process workers on a
-// queue of its own.
-func newServiceN(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
-	return ingesttest.Service(t, pool, o, workers)
+	return ingesttest.Service(t, pool, o, 2)
 }
 
 // ingestWait uploads and waits for the job.
 func ingestWait(t testing.TB, svc *ingest.Service, tenant uuid.UUID, in ingest.UploadInput) (ingest.UploadResult, ingest.Job) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := svc.Upload(ctx, tenant, in)
-	require.NoError(t, err)
-	if res.Job == nil {
-		return res, ingest.Job{}
-	}
-	job, err := svc.WaitJob(ctx, tenant, res.Job.ID)
-	require.NoError(t, err)
-	return res, job
+	return ingesttest.UploadWait(t, svc, tenant, in)
 }
 
 // makePDF writes a minimal valid PDF with one text line per page.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
@@ -44,7 +45,7 @@ func xquadContexts(t *testing.T, lang string) []string {
 func TestXQuADChunksMatchTheirSlices(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t)
-	svc := newService(t, pool, ingest.Options{Chunk: ingest.ChunkOptions{Target: 300, Overlap: 50}})
+	svc := newService(t, pool, ingest.Options{Chunk: chunk.Options{Target: 300, Overlap: 50}})
 	for _, lang := range []string{"en", "zh", "ar", "hi", "th"} {
 		t.Run(lang, func(t *testing.T) {
 			tenant, _ := testdb.Tenant(t, pool)

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/textsearch"
 )
@@ -575,9 +576,9 @@ func uniqueTerms(s string) []string {
 	return out
 }
 
-const hydrateSQL = `
+var hydrateSQL = `
 SELECT c.id, c.document_id, c.version_id, d.name, v.version_number, c.ordinal,
-       vp.path || '/' || lpad(c.ordinal::text, 6, '0'), c.content, c.start_offset, c.end_offset
+       ` + chunk.PathSQL("vp.path", "c.ordinal") + `, c.content, c.start_offset, c.end_offset
 FROM chunks c
 JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
 JOIN document_versions v ON v.tenant_id = c.tenant_id AND v.id = c.version_id

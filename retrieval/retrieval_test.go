@@ -78,7 +78,7 @@ func TestSearchFindsTheRightChunk(t *testing.T) {
 			require.Equal(t, ids[tc.want], hits[0].ChunkID, "top hit %s", hits[0].DocumentName)
 			require.Equal(t, tc.want, hits[0].DocumentName)
 			require.Equal(t, 1, hits[0].VersionNumber)
-			require.True(t, strings.HasSuffix(hits[0].MaterializedPath, "/000000"), hits[0].MaterializedPath)
+			require.True(t, strings.HasSuffix(hits[0].MaterializedPath, "/0000000000"), hits[0].MaterializedPath)
 		})
 	}
 }

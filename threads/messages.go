@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
@@ -286,14 +287,14 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // Message reads: the page (or the one message) is selected first, then
 // enriched in the same statement: citations joined to chunks, versions,
 // documents and the version's path part; references to path parts;
-// attachments. No query per citation.
-const (
-	enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.text, m.is_error,
+// attachments. No query per citation. A citation's chunk path is
+// chunk.PathSQL, the one definition of a chunk's path.
+var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.text, m.is_error,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'chunk_id', e.c->'chunk_id', 'quote', e.c->'quote', 'start_char', e.c->'start_char', 'length', e.c->'length',
       'document_id', ch.document_id, 'document_version_id', ch.version_id, 'document_name', d.name,
       'version_number', v.version_number, 'path_part_id', ch.id,
-      'materialized_path', vp.path || '/' || lpad(ch.ordinal::text, greatest(6, length(ch.ordinal::text)), '0')
+      'materialized_path', ` + chunk.PathSQL("vp.path", "ch.ordinal") + `
     ) ORDER BY e.n), '[]'::jsonb)
    FROM jsonb_array_elements(m.citations) WITH ORDINALITY AS e(c, n)
    LEFT JOIN chunks ch ON ch.tenant_id = m.tenant_id AND ch.id = (e.c->>'chunk_id')::uuid
@@ -311,6 +312,8 @@ const (
    FROM message_attachments a JOIN path_parts ap ON ap.tenant_id = a.tenant_id AND ap.id = a.path_part_id
    WHERE a.tenant_id = m.tenant_id AND a.message_id = m.id),
   m.metadata, p.parent_id, p.path, m.tenant_id, m.created_at, m.updated_at`
+
+const (
 	withDetailsColumn    = `, m.details`
 	withoutDetailsColumn = `, NULL::jsonb`
 	messageFrom          = `

@@ -14,27 +14,30 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/bulk"
+	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/db"
 	"github.com/cairn-rag/cairn/internal/logging"
+	"github.com/cairn-rag/cairn/pathtree"
 )
 
 func init() {
-	commands["ingest"] = command{summary: "ingest PATH... [--folder /kb/x] [--concurrency N] [--tenant ID]: index files and directories", run: runIngest}
+	commands["ingest"] = command{summary: "ingest PATH... [--folder /kb/x] [--concurrency N] [--tenant ID]: index files and directory trees", run: runIngest}
 }
 
-// runIngest ingests files and directories straight into the database
+// runIngest ingests files and directory trees straight into the database
 // (DATABASE_URL) for one tenant (--tenant or CAIRN_TENANT_ID), running
 // the ingest jobs in-process with --concurrency workers; `cairn serve` or
 // `cairn worker` processes sharing the database help with the queue.
-// Unchanged files are skipped by checksum without writing anything.
+// Each argument keeps its tree under --folder (planIngest); unchanged
+// files are skipped by checksum without writing anything.
 func runIngest(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	folder := fs.String("folder", "/", "folder the files land in (directories become subfolders)")
+	folder := fs.String("folder", "/", "folder the files land in (a directory argument becomes a subfolder named after it)")
 	concurrency := fs.Int("concurrency", 4, "files and jobs in flight at once")
 	tenantFlag := fs.String("tenant", "", "tenant id (default CAIRN_TENANT_ID)")
-	maxFiles := fs.Int("max-files", ingest.DefaultMaxFiles, "refuse to ingest more files than this")
+	maxFiles := fs.Int("max-files", maxFilesDefault, "refuse to ingest more files than this")
 	deferIndex := fs.Bool("defer-index", false, "drop the model's HNSW index during the load and rebuild it after (large initial loads; vector search is exact and slower meanwhile)")
 	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "concurrency": true, "tenant": true, "max-files": true})); err != nil {
 		return usageError{err.Error()}
@@ -52,6 +55,13 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	tenant, err := uuid.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return usageError{"--tenant (or CAIRN_TENANT_ID) must be a tenant id; `cairn tenant list` shows them"}
+	}
+	plan, err := planIngest(fs.Args(), *folder, *maxFiles)
+	if err != nil {
+		if apperr.KindOf(err) == apperr.Unprocessable {
+			return usageError{"--folder: " + err.Error()}
+		}
+		return err
 	}
 	cfg, err := env.config()
 	if err != nil {
@@ -71,34 +81,84 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	if !exists {
 		return fmt.Errorf("tenant %s does not exist", tenant)
 	}
-	svc, rc, err := newIngest(ctx, cfg, pool, log, *concurrency)
+	svc, err := newIngest(ctx, cfg, pool, log, *concurrency)
 	if err != nil {
 		return err
 	}
-	stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
+	stop, err := startWorkers(ctx, svc, cfg.ShutdownTimeout)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	progress := newIngestProgress(env.stderr)
-	sum, err := svc.IngestPaths(ctx, tenant, fs.Args(), ingest.PathsOptions{
-		Folder: *folder, Concurrency: *concurrency, MaxFiles: *maxFiles, Progress: progress.update, DeferIndex: *deferIndex,
+	perArg := make([]bulk.Summary, len(plan.args))
+	sum, err := bulk.Load(ctx, svc, tenant, plan.files, bulk.Options{
+		Concurrency: *concurrency, DeferIndex: *deferIndex,
+		Progress: func(p bulk.Progress) {
+			tally(&perArg[plan.argOf[p.Last.File]], p.Last)
+			progress.update(p)
+		},
 	})
 	progress.finish()
 	if err != nil {
 		return err
 	}
 	secs := max(sum.Elapsed.Seconds(), 1e-9)
+	files := sum.New + sum.Updated + sum.Unchanged + sum.Failed
 	fmt.Fprintf(env.stdout, "ingested %d files in %v: %d new, %d updated, %d unchanged, %d failed; %d chunks (%.0f chunks/s)\n",
-		sum.New+sum.Updated+sum.Unchanged+sum.Failed, sum.Elapsed.Round(time.Millisecond), sum.New, sum.Updated, sum.Unchanged, sum.Failed,
+		files, sum.Elapsed.Round(time.Millisecond), sum.New, sum.Updated, sum.Unchanged, sum.Failed,
 		sum.Chunks, float64(sum.Chunks)/secs)
+	for i, a := range plan.args {
+		dest := a.Dest
+		if a.Dir {
+			dest = strings.TrimSuffix(dest, "/") + "/" // a folder
+		}
+		fmt.Fprintf(env.stdout, "  %s -> %s: %s\n", a.Arg, dest, outcomes(perArg[i]))
+	}
 	for _, f := range sum.Failures {
-		fmt.Fprintf(env.stdout, "failed: %s: %v\n", f.Path, f.Err)
+		fmt.Fprintf(env.stdout, "failed: %s -> %s: %v\n", f.Path, pathtree.Child(f.Folder, f.Name), f.Err)
 	}
 	if sum.Failed > 0 {
-		return fmt.Errorf("%d of %d files failed", sum.Failed, sum.New+sum.Updated+sum.Unchanged+sum.Failed)
+		return fmt.Errorf("%d of %d files failed", sum.Failed, files)
 	}
 	return nil
+}
+
+// tally counts one file's outcome into s.
+func tally(s *bulk.Summary, r bulk.FileResult) {
+	switch r.Status {
+	case bulk.FileNew:
+		s.New++
+	case bulk.FileUpdated:
+		s.Updated++
+	case bulk.FileUnchanged:
+		s.Unchanged++
+	default:
+		s.Failed++
+	}
+}
+
+// outcomes says what happened to an argument's files: "3 files: 2 new,
+// 1 unchanged", "no files".
+func outcomes(s bulk.Summary) string {
+	n := s.New + s.Updated + s.Unchanged + s.Failed
+	if n == 0 {
+		return "no files"
+	}
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{s.New, "new"}, {s.Updated, "updated"}, {s.Unchanged, "unchanged"}, {s.Failed, "failed"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	unit := "files"
+	if n == 1 {
+		unit = "file"
+	}
+	return fmt.Sprintf("%d %s: %s", n, unit, strings.Join(parts, ", "))
 }
 
 // ingestProgress shows a progress bar (files, chunks/s, ETA) on a
@@ -119,7 +179,7 @@ func newIngestProgress(w io.Writer) *ingestProgress {
 	return p
 }
 
-func (p *ingestProgress) update(pr ingest.Progress) {
+func (p *ingestProgress) update(pr bulk.Progress) {
 	rate := float64(pr.Chunks) / max(pr.Elapsed.Seconds(), 1e-9)
 	if p.bar != nil {
 		if p.bar.GetMax() != pr.FilesTotal {

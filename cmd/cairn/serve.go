@@ -40,17 +40,15 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := mig.CheckCurrent(ctx); err != nil {
 		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
 	}
-	svc, rc, err := newIngest(ctx, cfg, pool, log, cfg.Workers)
+	svc, err := newIngest(ctx, cfg, pool, log, cfg.Workers)
 	if err != nil {
 		return err
 	}
-	if cfg.Workers > 0 {
-		stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
-		if err != nil {
-			return err
-		}
-		defer stop()
+	stop, err := startWorkers(ctx, svc, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	searcher, pipeline, err := newAnswers(ctx, cfg, pool)
 	if err != nil {
 		return err

@@ -3,16 +3,15 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/chunk"
+	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/db"
 )
@@ -28,7 +27,7 @@ func newEmbedder(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (em
 	if cfg.EmbedModel == "" {
 		// Normally a no-op: the migration creates it, but a bulk load
 		// with --defer-index that died leaves it to be rebuilt here.
-		if err := ingest.EnsureModelIndex(ctx, pool, embed.HashModelID, embed.HashDim); err != nil {
+		if err := store.EnsureModelIndex(ctx, pool, embed.HashModelID, embed.HashDim); err != nil {
 			return nil, err
 		}
 		return embed.NewHashing(), nil
@@ -38,43 +37,39 @@ func newEmbedder(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (em
 	if err != nil {
 		return nil, err
 	}
-	if err := ingest.EnsureModelIndex(ctx, pool, cfg.EmbedModel, cfg.EmbedDim); err != nil {
+	if err := store.EnsureModelIndex(ctx, pool, cfg.EmbedModel, cfg.EmbedDim); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// newIngest builds the ingest service and its River client with workers
-// in-process workers (0: insert-only).
-func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, workers int) (*ingest.Service, *river.Client[pgx.Tx], error) {
+// newIngest builds the ingest service with workers in-process workers
+// (0: it only enqueues).
+func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, workers int) (*ingest.Service, error) {
 	e, err := newEmbedder(ctx, cfg, pool)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	svc := ingest.New(pool, e, ingest.Options{
-		Chunk:        ingest.ChunkOptions{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
+	return ingest.New(pool, e, ingest.Options{
+		Chunk:        chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
 		MaxBytes:     cfg.MaxUploadBytes,
 		MaxTextChars: cfg.MaxTextChars,
+		Workers:      workers,
+		JobTimeout:   cfg.IngestJobTimeout,
+		Logger:       log,
 	})
-	rc, err := svc.NewRiverClient(ingest.RiverConfig{Workers: workers, JobTimeout: cfg.IngestJobTimeout, Logger: log})
-	if err != nil {
-		return nil, nil, err
-	}
-	return svc, rc, nil
 }
 
-// startWorkers starts rc's workers and returns the function that stops
+// startWorkers starts svc's workers and returns the function that stops
 // them: running jobs get timeout to finish, then are cancelled.
-func startWorkers(ctx context.Context, rc *river.Client[pgx.Tx], timeout time.Duration) (stop func(), err error) {
-	if err := rc.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start ingest workers: %w", err)
+func startWorkers(ctx context.Context, svc *ingest.Service, timeout time.Duration) (stop func(), err error) {
+	if err := svc.Start(ctx); err != nil {
+		return nil, err
 	}
 	return func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if err := rc.Stop(stopCtx); err != nil {
-			_ = rc.StopAndCancel(context.Background())
-		}
+		_ = svc.Stop(stopCtx)
 	}, nil
 }
 
@@ -99,11 +94,11 @@ func runWorker(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	_, rc, err := newIngest(ctx, cfg, pool, log, workers)
+	svc, err := newIngest(ctx, cfg, pool, log, workers)
 	if err != nil {
 		return err
 	}
-	stop, err := startWorkers(ctx, rc, cfg.ShutdownTimeout)
+	stop, err := startWorkers(ctx, svc, cfg.ShutdownTimeout)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -36,18 +37,37 @@ func startWorker(t *testing.T, bin, url string) *exec.Cmd {
 	return cmd
 }
 
-func jobStates(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) map[string]int {
+// jobStates counts the tenant's ingest jobs by state.
+func jobStates(pool *pgxpool.Pool, tenant uuid.UUID) (map[string]int, error) {
 	rows, err := pool.Query(context.Background(), `SELECT state, count(*) FROM ingest_jobs WHERE tenant_id = $1 GROUP BY state`, tenant)
-	require.NoError(t, err)
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		require.NoError(t, rows.Scan(&s, &n))
-		out[s] = n
+	if err != nil {
+		return nil, err
 	}
-	require.NoError(t, rows.Err())
-	return out
+	out := map[string]int{}
+	var s string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&s, &n}, func() error { out[s] = n; return nil })
+	return out, err
+}
+
+// awaitStates polls the tenant's job states until cond holds, failing
+// the test (from its own goroutine) when a query fails or timeout passes.
+func awaitStates(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, timeout time.Duration, what string, cond func(map[string]int) bool) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s, err := jobStates(pool, tenant)
+		require.NoError(t, err)
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; job states %v", what, timeout, s)
+		}
+		<-tick.C
+	}
 }
 
 // TestWorkerKilledMidIngestFinishesWithoutDuplicates builds the binary,
@@ -69,8 +89,7 @@ func TestWorkerKilledMidIngestFinishesWithoutDuplicates(t *testing.T) {
 	require.NoError(t, build.Run())
 
 	// Enqueue with an insert-only client; only the subprocess works.
-	svc := ingest.New(pool, embed.NewHashing(), ingest.Options{})
-	_, err := svc.NewRiverClient(ingest.RiverConfig{Workers: 0})
+	svc, err := ingest.New(pool, embed.NewHashing(), ingest.Options{})
 	require.NoError(t, err)
 	const docs = 40
 	for i := 0; i < docs; i++ {
@@ -83,22 +102,22 @@ func TestWorkerKilledMidIngestFinishesWithoutDuplicates(t *testing.T) {
 	}
 
 	w := startWorker(t, bin, url)
-	require.Eventually(t, func() bool {
-		s := jobStates(t, pool, tenant)
+	awaitStates(t, pool, tenant, 2*time.Minute, "the worker makes progress", func(s map[string]int) bool {
 		return s[ingest.JobSucceeded] >= 3 && s[ingest.JobRunning] >= 1
-	}, 2*time.Minute, 5*time.Millisecond, "the worker makes progress")
+	})
 	require.NoError(t, w.Process.Signal(syscall.SIGKILL))
 	_ = w.Wait()
 	var stuck int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&stuck))
-	before := jobStates(t, pool, tenant)
+	before, err := jobStates(pool, tenant)
+	require.NoError(t, err)
 	t.Logf("killed the worker: %d River jobs left running, ingest jobs %v", stuck, before)
 	require.Less(t, before[ingest.JobSucceeded], docs, "killed before the end")
 
 	startWorker(t, bin, url)
-	require.Eventually(t, func() bool {
-		return jobStates(t, pool, tenant)[ingest.JobSucceeded] == docs
-	}, 3*time.Minute, 200*time.Millisecond, "every job finishes after the restart")
+	awaitStates(t, pool, tenant, 3*time.Minute, "every job finishes after the restart", func(s map[string]int) bool {
+		return s[ingest.JobSucceeded] == docs
+	})
 
 	var current, versions, dupes, orphans, mismatched, retried int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT

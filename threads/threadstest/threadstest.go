@@ -5,11 +5,12 @@ package threadstest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-rag/cairn/ingest/chunk"
 )
 
 // Chunk is a chunk written by InsertDocument, with what enrichment resolves.
@@ -72,7 +73,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'test', '[1,0,0]')`, tenantID, id, docID
 		must(err)
 		off += n
 		out[i] = Chunk{ID: id, DocumentID: docID, VersionID: verID, DocumentName: name, VersionNumber: 1, Content: c,
-			MaterializedPath: fmt.Sprintf("/kb/%s/v1/%06d", name, i)}
+			MaterializedPath: chunk.Path("/kb/"+name+"/v1", i)}
 	}
 	must(tx.Commit(ctx))
 	return out

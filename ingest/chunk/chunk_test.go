@@ -1,4 +1,4 @@
-package ingest_test
+package chunk_test
 
 import (
 	"strings"
@@ -8,14 +8,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/chunk"
 )
 
 // checkInvariants verifies the chunker's contract on text: chunks are in
 // order, each equals its code point slice, none starts or ends with
 // whitespace or exceeds the target, and together they cover every
 // non-whitespace code point.
-func checkInvariants(t testing.TB, text string, o ingest.ChunkOptions, spans []ingest.Span) {
+func checkInvariants(t testing.TB, text string, o chunk.Options, spans []chunk.Span) {
 	t.Helper()
 	r := []rune(text)
 	covered := 0 // every rune before covered is in a chunk or whitespace
@@ -57,16 +57,16 @@ func checkInvariants(t testing.TB, text string, o ingest.ChunkOptions, spans []i
 func TestSplitPrefersStructure(t *testing.T) {
 	t.Parallel()
 	text := "# One\n\nFirst paragraph is here. It has two sentences.\n\n# Two\n\nSecond paragraph follows with more words in it."
-	spans := ingest.Split(text, ingest.ChunkOptions{Target: 60, Overlap: 0})
-	checkInvariants(t, text, ingest.ChunkOptions{Target: 60}, spans)
+	spans := chunk.Split(text, chunk.Options{Target: 60, Overlap: 0})
+	checkInvariants(t, text, chunk.Options{Target: 60}, spans)
 	require.True(t, strings.HasPrefix(spans[1].Content, "# Two"), "second chunk starts at the heading: %q", spans[1].Content)
 }
 
 func TestSplitIsDeterministicAndOverlaps(t *testing.T) {
 	t.Parallel()
 	text := strings.Repeat("alpha beta gamma delta epsilon. ", 100)
-	o := ingest.ChunkOptions{Target: 100, Overlap: 30}
-	a, b := ingest.Split(text, o), ingest.Split(text, o)
+	o := chunk.Options{Target: 100, Overlap: 30}
+	a, b := chunk.Split(text, o), chunk.Split(text, o)
 	require.Equal(t, a, b)
 	checkInvariants(t, text, o, a)
 	for i := 1; i < len(a); i++ {
@@ -85,8 +85,8 @@ func TestSplitScriptsWithoutSpaces(t *testing.T) {
 	}
 	for name, text := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := ingest.ChunkOptions{Target: 50, Overlap: 10}
-			spans := ingest.Split(text, o)
+			o := chunk.Options{Target: 50, Overlap: 10}
+			spans := chunk.Split(text, o)
 			require.Greater(t, len(spans), 3)
 			checkInvariants(t, text, o, spans)
 			r := []rune(text)
@@ -99,8 +99,8 @@ func TestSplitScriptsWithoutSpaces(t *testing.T) {
 
 func TestSplitWhitespaceOnlyHasNoChunks(t *testing.T) {
 	t.Parallel()
-	require.Empty(t, ingest.Split(" \n\t\n ", ingest.ChunkOptions{}))
-	require.Empty(t, ingest.Split("", ingest.ChunkOptions{}))
+	require.Empty(t, chunk.Split(" \n\t\n ", chunk.Options{}))
+	require.Empty(t, chunk.Split("", chunk.Options{}))
 }
 
 func FuzzSplit(f *testing.F) {
@@ -109,7 +109,7 @@ func FuzzSplit(f *testing.F) {
 	f.Add("a\u0301\u0301\u0301\u0301b  c", 16, 8)
 	f.Add("\xff\xfe broken utf8 \xc3", 16, 0)
 	f.Fuzz(func(t *testing.T, text string, target, overlap int) {
-		o := ingest.ChunkOptions{Target: target%2000 + 1, Overlap: overlap % 1000}
+		o := chunk.Options{Target: target%2000 + 1, Overlap: overlap % 1000}
 		if o.Target < 16 {
 			o.Target = 16
 		}
@@ -119,10 +119,10 @@ func FuzzSplit(f *testing.F) {
 		if o.Overlap > o.Target/2 {
 			o.Overlap = o.Target / 2
 		}
-		spans := ingest.Split(text, o)
+		spans := chunk.Split(text, o)
 		checkInvariants(t, text, o, spans)
 		// Deterministic.
-		again := ingest.Split(text, o)
+		again := chunk.Split(text, o)
 		if len(again) != len(spans) {
 			t.Fatalf("not deterministic")
 		}

@@ -1,4 +1,4 @@
-package ingest_test
+package store_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
@@ -29,9 +29,9 @@ func TestCleanFolder(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ingest.CleanFolder(tc.in)
+			got, err := store.CleanFolder(tc.in)
 			if tc.want == "" {
-				require.True(t, apperr.Is(err, "validation_failed"), "%v", err)
+				require.True(t, apperr.Is(err, store.CodeValidationFailed), "%v", err)
 				require.Equal(t, apperr.Unprocessable, apperr.KindOf(err))
 				return
 			}
@@ -43,14 +43,14 @@ func TestCleanFolder(t *testing.T) {
 
 func TestCleanName(t *testing.T) {
 	t.Parallel()
-	got, err := ingest.CleanName("name", "  a.txt ")
+	got, err := store.CleanName("name", "  a.txt ")
 	require.NoError(t, err)
 	require.Equal(t, "a.txt", got)
 	for _, bad := range []string{"", " ", ".", "..", "a/b", "a\x00", "\xff", strings.Repeat("é", 128)} {
-		_, err := ingest.CleanName("name", bad)
+		_, err := store.CleanName("name", bad)
 		e, ok := apperr.As(err)
 		require.True(t, ok, "%q", bad)
-		require.Equal(t, "validation_failed", e.Code, "%q", bad)
+		require.Equal(t, store.CodeValidationFailed, e.Code, "%q", bad)
 		require.Equal(t, "name", e.Field, "%q", bad)
 	}
 }

@@ -1,10 +1,11 @@
-package ingest_test
+package bulk_test
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,11 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/bulk"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
 // BenchmarkIngestThroughput ingests a generated corpus of more than
-// 20,000 chunks end to end (walk, upload, River job, extraction,
+// 20,000 chunks end to end (bulk.Load: upload, River job, extraction,
 // chunking, offline embedding, COPY, visibility flip) and then COPYs the
 // very same rows raw into the same table with the same indexes, and
 // prints both rates and their ratio. For scale it also times, inside a
@@ -30,10 +33,10 @@ func BenchmarkIngestThroughput(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		tenant, _ := testdb.Tenant(b, pool)
-		svc := newServiceN(b, pool, ingest.Options{}, 6)
+		svc := ingesttest.Service(b, pool, ingest.Options{}, 6)
 		dir := b.TempDir()
 		const files = 2600
-		writeCorpus(b, dir, files, 6000)
+		corpus := writeCorpus(b, dir, "/bench", files, 6000)
 		var bytes int64
 		_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, _ error) error {
 			if fi != nil && !fi.IsDir() {
@@ -42,7 +45,7 @@ func BenchmarkIngestThroughput(b *testing.B) {
 			return nil
 		})
 		b.ResetTimer()
-		sum, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/bench", Concurrency: 6})
+		sum, err := bulk.Load(ctx, svc, tenant, corpus, bulk.Options{Concurrency: 6})
 		b.StopTimer()
 		require.NoError(b, err)
 		require.Equal(b, files, sum.New, "%+v", sum.Failures)
@@ -67,7 +70,11 @@ func BenchmarkIngestThroughput(b *testing.B) {
 		}
 		// The same corpus again under a new folder with the HNSW index
 		// dropped for the load and rebuilt at the end (time included).
-		dsum, err := svc.IngestPaths(ctx, tenant, []string{dir}, ingest.PathsOptions{Folder: "/bench-deferred", Concurrency: 6, DeferIndex: true})
+		deferred := make([]bulk.File, len(corpus))
+		for i, f := range corpus {
+			deferred[i] = bulk.File{Path: f.Path, Folder: "/bench-deferred" + strings.TrimPrefix(f.Folder, "/bench"), Name: f.Name}
+		}
+		dsum, err := bulk.Load(ctx, svc, tenant, deferred, bulk.Options{Concurrency: 6, DeferIndex: true})
 		require.NoError(b, err)
 		require.Equal(b, files, dsum.New)
 		dRate := float64(dsum.Chunks) / dsum.Elapsed.Seconds()

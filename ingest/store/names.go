@@ -1,8 +1,7 @@
-package ingest
+package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -11,12 +10,8 @@ import (
 	"github.com/cairn-rag/cairn/pathtree"
 )
 
-// MaxNameLen bounds one path segment (a folder or document name), in bytes
-// of its NFC form (pathtree.MaxNameBytes).
-const MaxNameLen = pathtree.MaxNameBytes
-
 // CleanName validates one path segment after trimming surrounding space
-// (pathtree.ValidateName). Invalid names are 422 validation_failed.
+// (pathtree.ValidateName). Invalid names are 422 CodeValidationFailed.
 func CleanName(field, name string) (string, error) {
 	n, err := pathtree.ValidateName(strings.TrimSpace(name), field)
 	return n, asValidation(err)
@@ -26,7 +21,7 @@ func CleanName(field, name string) (string, error) {
 // (pathtree.ParseFolder) after trimming surrounding space from the path
 // and from each segment; a trailing slash is allowed. "" and "/" are the
 // root. The result has no trailing slash ("/" for root). Invalid paths are
-// 422 validation_failed.
+// 422 CodeValidationFailed.
 func CleanFolder(p string) (string, error) {
 	p = strings.TrimSpace(p)
 	if p == "" || p == "/" {
@@ -48,24 +43,15 @@ func CleanFolder(p string) (string, error) {
 }
 
 // asValidation reports pathtree's invalid_path errors as ingest reports
-// all input validation: 422 validation_failed, same field and message.
+// all input validation: 422 CodeValidationFailed, same field and message.
 func asValidation(err error) error {
 	if e, ok := apperr.As(err); ok && e.Code == pathtree.CodeInvalidPath {
-		return apperr.Unprocessablef("validation_failed", e.Field, "%s", e.Message)
+		return apperr.Unprocessablef(CodeValidationFailed, e.Field, "%s", e.Message)
 	}
 	return err
 }
 
 func joinPath(folder, name string) string { return pathtree.Child(folder, name) }
-
-// ChunkPath is the materialized path of chunk ordinal of the version at
-// versionPath: chunks have no path_parts rows; their path is computed.
-func ChunkPath(versionPath string, ordinal int) string {
-	return fmt.Sprintf("%s/%06d", versionPath, ordinal)
-}
-
-// chunkPathSQL computes ChunkPath in SQL from a version path and ordinal.
-const chunkPathSQL = `(%s || '/' || lpad(%s::text, 6, '0'))`
 
 // ensureFolder returns the id of the folder path part at the clean folder
 // path (nil for the root), creating missing folders.

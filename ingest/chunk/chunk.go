@@ -1,11 +1,14 @@
-package ingest
+// Package chunk owns chunking: a version's text becomes chunks with exact
+// code point offsets into it (Split, SplitPages), and each chunk's
+// materialized path in the tree (Path, PathSQL). It is pure: no database.
+package chunk
 
 import (
 	"unicode"
 )
 
-// ChunkOptions configure the chunker. Sizes are in code points.
-type ChunkOptions struct {
+// Options configure the chunker. Sizes are in code points.
+type Options struct {
 	// Target is the largest chunk, in code points.
 	Target int
 	// Overlap is how many code points of the previous chunk's end the next
@@ -13,15 +16,23 @@ type ChunkOptions struct {
 	Overlap int
 }
 
-// DefaultChunkOptions are used when a field is zero.
-var DefaultChunkOptions = ChunkOptions{Target: 800, Overlap: 100}
+// Defaults for Options.
+const (
+	// TargetDefault is the largest chunk when Options.Target is 0.
+	TargetDefault = 800
+	// TargetMin is the smallest target honoured.
+	TargetMin = 16
+)
 
-func (o ChunkOptions) norm() ChunkOptions {
+// WithDefaults returns o with a zero Target set to TargetDefault (a zero
+// Overlap means no overlap) and every field clamped to what Split
+// honours: Target at least TargetMin, Overlap between 0 and Target/2.
+func (o Options) WithDefaults() Options {
 	if o.Target <= 0 {
-		o.Target = DefaultChunkOptions.Target
+		o.Target = TargetDefault
 	}
-	if o.Target < 16 {
-		o.Target = 16
+	if o.Target < TargetMin {
+		o.Target = TargetMin
 	}
 	if o.Overlap < 0 {
 		o.Overlap = 0
@@ -57,8 +68,8 @@ const (
 // sentences and words; consecutive chunks overlap by about o.Overlap code
 // points. Leading and trailing whitespace of every chunk is skipped;
 // whitespace-only text has no chunks. Deterministic.
-func Split(text string, o ChunkOptions) []Span {
-	o = o.norm()
+func Split(text string, o Options) []Span {
+	o = o.WithDefaults()
 	r := []rune(text)
 	n := len(r)
 	var out []Span
@@ -207,18 +218,19 @@ func skipSpace(r []rune, i, n int) int {
 	return i
 }
 
-// SplitExtracted splits extracted text; a PDF's pages are split one by
-// one so that no chunk spans two pages. Offsets are into e.Text.
-func SplitExtracted(e Extracted, o ChunkOptions) []Span {
-	if len(e.PageStarts) == 0 {
-		return Split(e.Text, o)
+// SplitPages splits text whose pages start at the code point offsets
+// pageStarts (ascending; none for text without pages) one page at a
+// time, so that no chunk spans two pages. Offsets are into text.
+func SplitPages(text string, pageStarts []int, o Options) []Span {
+	if len(pageStarts) == 0 {
+		return Split(text, o)
 	}
-	r := []rune(e.Text)
+	r := []rune(text)
 	var out []Span
-	for i, s := range e.PageStarts {
+	for i, s := range pageStarts {
 		end := len(r)
-		if i+1 < len(e.PageStarts) {
-			end = e.PageStarts[i+1]
+		if i+1 < len(pageStarts) {
+			end = pageStarts[i+1]
 		}
 		if end <= s {
 			continue

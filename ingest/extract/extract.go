@@ -1,4 +1,8 @@
-package ingest
+// Package extract owns text extraction: bytes of a file become NFC text
+// (CRLF as LF) and, for PDFs, a page map. It chooses the extractor by
+// content sniffing and name (DetectType) and enforces the extraction
+// budget (Limits). It is pure: no database, no jobs, no network.
+package extract
 
 import (
 	"bytes"
@@ -6,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
@@ -35,7 +40,7 @@ func DetectType(name, declared string, data []byte) (string, error) {
 	sniffed := http.DetectContentType(data)
 	textual := strings.HasPrefix(sniffed, "text/") && utf8.Valid(data) && !bytes.Contains(data, []byte{0})
 	if !textual {
-		return "", apperr.New(apperr.Unsupported, "unsupported_media_type",
+		return "", apperr.New(apperr.Unsupported, CodeUnsupportedMediaType,
 			"%s: unsupported content (%s); Cairn ingests text, Markdown, HTML and PDF", name, strings.SplitN(sniffed, ";", 2)[0])
 	}
 	declared = strings.ToLower(strings.TrimSpace(strings.SplitN(declared, ";", 2)[0]))
@@ -45,7 +50,7 @@ func DetectType(name, declared string, data []byte) (string, error) {
 	case MimeHTML, "application/xhtml+xml":
 		return MimeHTML, nil
 	case MimePDF:
-		return "", apperr.New(apperr.Unsupported, "unsupported_media_type", "%s: declared application/pdf but the content is not a PDF", name)
+		return "", apperr.New(apperr.Unsupported, CodeUnsupportedMediaType, "%s: declared application/pdf but the content is not a PDF", name)
 	}
 	switch strings.ToLower(path.Ext(name)) {
 	case ".md", ".markdown", ".mdown", ".mkd":
@@ -59,16 +64,16 @@ func DetectType(name, declared string, data []byte) (string, error) {
 	return MimeText, nil
 }
 
-// Extracted is the text of a file and, for PDFs, where each page starts
+// Result is the text of a file and, for PDFs, where each page starts
 // (code point offsets, ascending; page i+1 starts at PageStarts[i]).
-type Extracted struct {
+type Result struct {
 	Text       string
 	PageStarts []int
 }
 
 // PageAt returns the 1-based page holding code point offset off, or 0 when
 // the text has no pages.
-func (e Extracted) PageAt(off int) int {
+func (e Result) PageAt(off int) int {
 	p := 0
 	for i, s := range e.PageStarts {
 		if s > off {
@@ -79,19 +84,38 @@ func (e Extracted) PageAt(off int) int {
 	return p
 }
 
+// Limits bound one extraction; zero fields are unlimited.
+type Limits struct {
+	// MaxChars bounds the extracted text, in code points. Over it,
+	// Extract fails with CodeTextTooLong (apperr.TooLarge).
+	MaxChars int
+}
+
 // Extract returns the text of data of media type mime (from DetectType),
-// NFC-normalised. A file that does not parse is an apperr.Unprocessable
-// with code extraction_failed.
-func Extract(mime string, data []byte) (Extracted, error) {
+// NFC-normalised, within lim. A file that does not parse is an
+// apperr.Unprocessable with code CodeExtractionFailed; text over
+// lim.MaxChars is an apperr.TooLarge with code CodeTextTooLong.
+func Extract(mime string, data []byte, lim Limits) (Result, error) {
+	var r Result
 	switch mime {
 	case MimeText, MimeMarkdown:
-		return Extracted{Text: norm.NFC.String(strings.ReplaceAll(string(data), "\r\n", "\n"))}, nil
+		r = Result{Text: norm.NFC.String(strings.ReplaceAll(string(data), "\r\n", "\n"))}
 	case MimeHTML:
-		return Extracted{Text: norm.NFC.String(htmlText(data))}, nil
+		r = Result{Text: norm.NFC.String(htmlText(data))}
 	case MimePDF:
-		return pdfText(data)
+		var err error
+		if r, err = pdfText(data); err != nil {
+			return Result{}, err
+		}
+	default:
+		return Result{}, apperr.New(apperr.Unsupported, CodeUnsupportedMediaType, "unsupported media type %s", mime)
 	}
-	return Extracted{}, apperr.New(apperr.Unsupported, "unsupported_media_type", "unsupported media type %s", mime)
+	if lim.MaxChars > 0 {
+		if n := utf8.RuneCountInString(r.Text); n > lim.MaxChars {
+			return Result{}, apperr.New(apperr.TooLarge, CodeTextTooLong, "the extracted text has %d characters, over the limit of %d", n, lim.MaxChars)
+		}
+	}
+	return r, nil
 }
 
 // skipped HTML elements: scripts, styles and navigation chrome.
@@ -143,43 +167,55 @@ func htmlText(data []byte) string {
 				}
 			}
 		case html.TextToken:
-			if depthSkip > 0 {
+			// Text() consumes the token's text: read it once.
+			t := string(z.Text())
+			if depthSkip > 0 || t == "" {
 				continue
 			}
-			for _, f := range strings.Fields(string(z.Text())) {
+			// Whitespace at either end of a text token separates it from
+			// its neighbours; no whitespace joins them, so inline tags
+			// inside a word ("un<b>believ</b>able") or before punctuation
+			// ("<a>docs</a>, then") add no space.
+			if r, _ := utf8.DecodeRuneInString(t); unicode.IsSpace(r) {
+				space = true
+			}
+			for _, f := range strings.Fields(t) {
 				if pendingBreak && sb.Len() > 0 {
 					sb.WriteString("\n\n")
-					space = false
-				} else if space && sb.Len() > 0 {
+				} else if space && sb.Len() > 0 && !endsInSpace(sb.String()) {
 					sb.WriteByte(' ')
 				}
 				pendingBreak, space = false, false
 				sb.WriteString(f)
 				space = true
 			}
-			t := z.Text()
-			if len(t) > 0 && !strings.ContainsRune(" \t\n\r\f", rune(t[len(t)-1])) {
-				space = false
-			}
+			r, _ := utf8.DecodeLastRuneInString(t)
+			space = unicode.IsSpace(r)
 		}
 	}
 }
 
+// endsInSpace reports whether s ends in a space or line break (after a
+// heading's "# " no second space is written).
+func endsInSpace(s string) bool {
+	return s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\n')
+}
+
 // pdfText extracts the text of each page, pages separated by a blank
 // line, remembering where each page starts.
-func pdfText(data []byte) (out Extracted, err error) {
+func pdfText(data []byte) (out Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = Extracted{}, parseFailed("PDF", fmt.Errorf("%v", r))
+			out, err = Result{}, parseFailed("PDF", fmt.Errorf("%v", r))
 		}
 	}()
 	rd, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return Extracted{}, parseFailed("PDF", err)
+		return Result{}, parseFailed("PDF", err)
 	}
 	n := rd.NumPage()
 	if n == 0 {
-		return Extracted{}, parseFailed("PDF", fmt.Errorf("no pages"))
+		return Result{}, parseFailed("PDF", fmt.Errorf("no pages"))
 	}
 	var sb strings.Builder
 	runes := 0
@@ -192,7 +228,7 @@ func pdfText(data []byte) (out Extracted, err error) {
 		}
 		t, err := p.GetPlainText(nil)
 		if err != nil {
-			return Extracted{}, parseFailed("PDF", fmt.Errorf("page %d: %w", i, err))
+			return Result{}, parseFailed("PDF", fmt.Errorf("page %d: %w", i, err))
 		}
 		t = norm.NFC.String(strings.TrimSpace(t))
 		if sb.Len() > 0 && t != "" {
@@ -203,10 +239,10 @@ func pdfText(data []byte) (out Extracted, err error) {
 		sb.WriteString(t)
 		runes += utf8.RuneCountInString(t)
 	}
-	return Extracted{Text: sb.String(), PageStarts: starts}, nil
+	return Result{Text: sb.String(), PageStarts: starts}, nil
 }
 
 func parseFailed(kind string, err error) error {
-	return &apperr.Error{Kind: apperr.Unprocessable, Code: "extraction_failed",
+	return &apperr.Error{Kind: apperr.Unprocessable, Code: CodeExtractionFailed,
 		Message: fmt.Sprintf("the %s could not be parsed: %v", kind, err), Err: err}
 }

@@ -1,0 +1,123 @@
+package extract_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/internal/apperr"
+)
+
+func TestDetectTypeBySniffingAndName(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, declared, data, want string
+	}{
+		{"a.pdf", "", "%PDF-1.4 ...", extract.MimePDF},
+		{"notes", "", "%PDF-1.7 named without extension", extract.MimePDF},
+		{"a.md", "", "# Title", extract.MimeMarkdown},
+		{"a.txt", "text/markdown", "# Title", extract.MimeMarkdown},
+		{"page.htm", "", "<p>hi</p>", extract.MimeHTML},
+		{"page", "", "<!DOCTYPE html><html><body>x</body></html>", extract.MimeHTML},
+		{"a.txt", "", "plain words", extract.MimeText},
+		{"data.csv", "", "a,b\n1,2", extract.MimeText},
+	}
+	for _, tc := range cases {
+		got, err := extract.DetectType(tc.name, tc.declared, []byte(tc.data))
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, got, tc.name)
+	}
+	_, err := extract.DetectType("x.txt", "", []byte("\x89PNG\r\n\x1a\n"))
+	require.Equal(t, apperr.Unsupported, apperr.KindOf(err))
+	require.True(t, apperr.Is(err, extract.CodeUnsupportedMediaType))
+	_, err = extract.DetectType("latin1.txt", "", []byte("caf\xe9"))
+	require.Equal(t, apperr.Unsupported, apperr.KindOf(err), "invalid UTF-8 is not text")
+}
+
+func TestHTMLDropsScriptsStylesAndNavigation(t *testing.T) {
+	t.Parallel()
+	doc := `<html><head><title>T</title><style>p{color:red}</style><script>alert(1)</script></head>
+	<body><nav><a href="/">Home</a></nav><header>Site header</header><h1>Main title</h1>
+	<p>First   paragraph with <b>bold</b> text.</p><script>track()</script><p>Second paragraph.</p><footer>Footer</footer></body></html>`
+	e, err := extract.Extract(extract.MimeHTML, []byte(doc), extract.Limits{})
+	require.NoError(t, err)
+	for _, gone := range []string{"alert", "color", "Home", "Site header", "track", "Footer"} {
+		require.NotContains(t, e.Text, gone)
+	}
+	require.Contains(t, e.Text, "# Main title")
+	require.Contains(t, e.Text, "First paragraph with bold text.")
+	require.Contains(t, e.Text, "\n\nSecond paragraph.")
+}
+
+// TestHTMLInlineTagsKeepTextWhole: inline elements join their text to
+// the neighbouring text exactly as the source's whitespace says.
+func TestHTMLInlineTagsKeepTextWhole(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, html, want string }{
+		{"InlineTagInsideAWord", `<p>That was un<b>believ</b>able.</p>`, "That was unbelievable."},
+		{"NestedInlineTagsInsideAWord", `<p>re<i>con<b>struct</b></i>ed</p>`, "reconstructed"},
+		{"LinkTextInsideASentence", `<p>Read <a href="/d">the docs</a>, then <a href="/x">try it</a>.</p>`, "Read the docs, then try it."},
+		{"LinkInParentheses", `<p>See (<a href="#">below</a>) for more.</p>`, "See (below) for more."},
+		{"SpaceInsideTheTagStillSeparates", `<p>one<b> two </b>three</p>`, "one two three"},
+		{"LineBreakInSourceIsASpace", "<p>alpha\n<em>beta</em>\ngamma</p>", "alpha beta gamma"},
+		{"EntitiesAroundInlineTags", `<p>Tom&amp;<b>Jerry</b>&rsquo;s</p>`, "Tom&Jerry’s"},
+		{"HeadingWithInlineTag", "<h2>\n  Intro<code>duction</code></h2><p>Body.</p>", "# Introduction\n\nBody."},
+		{"BlocksStillSeparate", `<div>left</div><div>right</div>`, "left\n\nright"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := extract.Extract(extract.MimeHTML, []byte(tc.html), extract.Limits{})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, e.Text)
+		})
+	}
+}
+
+func TestExtractEnforcesMaxChars(t *testing.T) {
+	t.Parallel()
+	text := []byte(strings.Repeat("é", 101))
+	_, err := extract.Extract(extract.MimeText, text, extract.Limits{MaxChars: 100})
+	require.Equal(t, apperr.TooLarge, apperr.KindOf(err))
+	require.True(t, apperr.Is(err, extract.CodeTextTooLong), "%v", err)
+	e, err := extract.Extract(extract.MimeText, text, extract.Limits{MaxChars: 101})
+	require.NoError(t, err, "the limit counts code points, not bytes")
+	require.Equal(t, string(text), e.Text)
+}
+
+func TestExtractRejectsBrokenPDFAndUnknownType(t *testing.T) {
+	t.Parallel()
+	_, err := extract.Extract(extract.MimePDF, []byte("%PDF-1.4\n1 0 obj << /Type /Catalog"), extract.Limits{})
+	require.Equal(t, apperr.Unprocessable, apperr.KindOf(err))
+	require.True(t, apperr.Is(err, extract.CodeExtractionFailed), "%v", err)
+	_, err = extract.Extract("image/png", []byte("x"), extract.Limits{})
+	require.True(t, apperr.Is(err, extract.CodeUnsupportedMediaType), "%v", err)
+}
+
+func TestPageAt(t *testing.T) {
+	t.Parallel()
+	e := extract.Result{Text: "aaaa\n\nbbbb", PageStarts: []int{0, 6}}
+	require.Equal(t, 1, e.PageAt(0))
+	require.Equal(t, 1, e.PageAt(5))
+	require.Equal(t, 2, e.PageAt(6))
+	require.Equal(t, 0, extract.Result{Text: "x"}.PageAt(0), "no pages")
+}
+
+func FuzzHTMLText(f *testing.F) {
+	f.Add(`<p>un<b>believ</b>able <a href="x">link</a>, end</p>`)
+	f.Add("<h1>T</h1><script>x</script><div>a&nbsp;b</div>")
+	f.Fuzz(func(t *testing.T, doc string) {
+		e, err := extract.Extract(extract.MimeHTML, []byte(doc), extract.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.Text, "  ") || strings.Contains(e.Text, "\n\n\n") {
+			t.Fatalf("uncollapsed whitespace in %q", e.Text)
+		}
+		if e.Text != strings.TrimSpace(e.Text) {
+			t.Fatalf("surrounding whitespace in %q", e.Text)
+		}
+	})
+}

@@ -1,0 +1,18 @@
+package store
+
+// Public error codes of the document store.
+const (
+	// CodeDocumentNotFound: no document with that id in the tenant (404).
+	CodeDocumentNotFound = "document_not_found"
+	// CodeVersionNotFound: no version with that id in the tenant (404).
+	CodeVersionNotFound = "version_not_found"
+	// CodeChunkNotFound: no chunk with that id in the tenant (404).
+	CodeChunkNotFound = "chunk_not_found"
+	// CodeJobNotFound: no ingest job with that id in the tenant (404).
+	CodeJobNotFound = "job_not_found"
+	// CodePathConflict: the document's path is taken by something that is
+	// not a document, or is being created concurrently (409).
+	CodePathConflict = "path_conflict"
+	// CodeValidationFailed: an invalid folder or name (422).
+	CodeValidationFailed = "validation_failed"
+)
