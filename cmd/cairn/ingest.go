@@ -95,7 +95,7 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	sum, err := bulk.Load(ctx, svc, tenant, plan.files, bulk.Options{
 		Concurrency: *concurrency, DeferIndex: *deferIndex,
 		Progress: func(p bulk.Progress) {
-			tally(&perArg[plan.argOf[p.Last.File]], p.Last)
+			perArg[plan.argOf[p.Last.File]].Add(p.Last, 0)
 			progress.update(p)
 		},
 	})
@@ -122,20 +122,6 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("%d of %d files failed", sum.Failed, files)
 	}
 	return nil
-}
-
-// tally counts one file's outcome into s.
-func tally(s *bulk.Summary, r bulk.FileResult) {
-	switch r.Status {
-	case bulk.FileNew:
-		s.New++
-	case bulk.FileUpdated:
-		s.Updated++
-	case bulk.FileUnchanged:
-		s.Unchanged++
-	default:
-		s.Failed++
-	}
 }
 
 // outcomes says what happened to an argument's files: "3 files: 2 new,

@@ -25,7 +25,10 @@ import (
 func startWorker(t *testing.T, bin, url string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "worker")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "CAIRN_WORKERS=2", "CAIRN_INGEST_JOB_TIMEOUT=3s", "CAIRN_LOG_LEVEL=warn")
+	// A short job timeout makes River rescue the killed worker's jobs
+	// soon (timeout + 10 s); 10 s rather than less so that a loaded
+	// machine does not time healthy jobs out into retry backoff.
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "CAIRN_WORKERS=2", "CAIRN_INGEST_JOB_TIMEOUT=10s", "CAIRN_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -64,7 +67,12 @@ func awaitStates(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, timeout tim
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; job states %v", what, timeout, s)
+			var errs []string
+			rows, err := pool.Query(context.Background(), `SELECT DISTINCT coalesce(error, '') FROM ingest_jobs WHERE tenant_id = $1`, tenant)
+			if err == nil {
+				errs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			}
+			t.Fatalf("%s: not within %v; job states %v, errors %q (%v)", what, timeout, s, errs, err)
 		}
 		<-tick.C
 	}

@@ -91,6 +91,23 @@ type Summary struct {
 	Failures []FileResult
 }
 
+// Add counts the outcome of one file of size bytes into s.
+func (s *Summary) Add(r FileResult, size int64) {
+	s.Bytes += size
+	s.Chunks += r.Chunks
+	switch r.Status {
+	case FileNew:
+		s.New++
+	case FileUpdated:
+		s.Updated++
+	case FileUnchanged:
+		s.Unchanged++
+	default:
+		s.Failed++
+		s.Failures = append(s.Failures, r)
+	}
+}
+
 // Load ingests files through svc for tenant and waits for their jobs.
 // The destinations must be distinct (two files never become versions of
 // one document in one load); the caller maps its arguments to them.
@@ -126,19 +143,7 @@ func Load(ctx context.Context, svc *ingest.Service, tenant uuid.UUID, files []Fi
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		sum.Bytes += size
-		switch r.Status {
-		case FileNew:
-			sum.New++
-		case FileUpdated:
-			sum.Updated++
-		case FileUnchanged:
-			sum.Unchanged++
-		default:
-			sum.Failed++
-			sum.Failures = append(sum.Failures, r)
-		}
-		sum.Chunks += r.Chunks
+		sum.Add(r, size)
 		if o.Progress != nil {
 			o.Progress(Progress{FilesDone: done, FilesTotal: len(files), Chunks: sum.Chunks, Bytes: sum.Bytes, Elapsed: time.Since(start), Last: r})
 		}
