@@ -131,15 +131,15 @@ type createMessageRequest struct {
 func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
 	var in threads.NewMessage
 	if r.Role == nil {
-		return in, apperr.Unprocessablef("validation_failed", "role", "role is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role is required")
 	}
 	if r.Content == nil || r.Content.Text == nil {
-		return in, apperr.Unprocessablef("validation_failed", "content.text", "content.text is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text is required")
 	}
 	if r.MessageID != nil {
 		id, err := uuid.Parse(*r.MessageID)
 		if err != nil || len(*r.MessageID) != 36 {
-			return in, apperr.Invalidf("invalid_id", "message_id", "message_id must be a UUID, got %q", *r.MessageID)
+			return in, apperr.Invalidf(CodeInvalidID, "message_id", "message_id must be a UUID, got %q", *r.MessageID)
 		}
 		in.ID = &id
 	}
@@ -196,7 +196,7 @@ func queryBool(c *gin.Context, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(raw)
 	if err != nil {
-		return false, apperr.Invalidf("invalid_parameter", name, "%s must be true or false, got %q", name, raw)
+		return false, apperr.Invalidf(CodeInvalidParameter, name, "%s must be true or false, got %q", name, raw)
 	}
 	return b, nil
 }
@@ -209,7 +209,7 @@ func queryTime(c *gin.Context, name string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		return nil, apperr.Invalidf("invalid_parameter", name, "%s must be an ISO 8601 date-time such as 2026-01-02T15:04:05Z, got %q", name, raw)
+		return nil, apperr.Invalidf(CodeInvalidParameter, name, "%s must be an ISO 8601 date-time such as 2026-01-02T15:04:05Z, got %q", name, raw)
 	}
 	return &t, nil
 }

@@ -79,15 +79,15 @@ func (o *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			return classify(ctx, err, hint.After())
 		}
 		if len(resp.Data) != len(texts) {
-			return apperr.New(apperr.BadGateway, "model_error", "embedding server returned %d vectors for %d texts", len(resp.Data), len(texts))
+			return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding server returned %d vectors for %d texts", len(resp.Data), len(texts))
 		}
 		vs := make([][]float32, len(texts))
 		for _, d := range resp.Data {
 			if d.Index < 0 || d.Index >= len(texts) || vs[d.Index] != nil {
-				return apperr.New(apperr.BadGateway, "model_error", "embedding server returned a bad index %d", d.Index)
+				return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding server returned a bad index %d", d.Index)
 			}
 			if len(d.Embedding) != o.cfg.Dim {
-				return apperr.New(apperr.BadGateway, "model_error", "embedding model %s returned %d dimensions, configured %d", o.cfg.Model, len(d.Embedding), o.cfg.Dim)
+				return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding model %s returned %d dimensions, configured %d", o.cfg.Model, len(d.Embedding), o.cfg.Dim)
 			}
 			vs[d.Index] = d.Embedding
 		}
@@ -101,7 +101,7 @@ func (o *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, &apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable", Message: "the embedding server is unavailable", Err: err}
+		return nil, &apperr.Error{Kind: apperr.Unavailable, Code: apperr.CodeModelUnavailable, Message: "the embedding server is unavailable", Err: err}
 	}
 	return out, nil
 }
@@ -122,9 +122,9 @@ func classify(ctx context.Context, err error, after time.Duration) error {
 		status = re.HTTPStatusCode
 	}
 	if status == 0 || retry.StatusRetryable(status) {
-		return retry.Retryable(&apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable",
+		return retry.Retryable(&apperr.Error{Kind: apperr.Unavailable, Code: apperr.CodeModelUnavailable,
 			Message: fmt.Sprintf("the embedding server is unavailable (status %d)", status), Err: err}, after)
 	}
-	return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error",
+	return &apperr.Error{Kind: apperr.BadGateway, Code: apperr.CodeModelError,
 		Message: fmt.Sprintf("the embedding server answered status %d", status), Err: err}
 }

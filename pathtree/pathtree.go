@@ -31,9 +31,6 @@ const MaxNameBytes = 255
 // MaxDepth bounds the number of segments of a folder path.
 const MaxDepth = 32
 
-// CodeInvalidPath is the code of every validation error of this package.
-const CodeInvalidPath = "invalid_path"
-
 // Root is the materialized path of the root folder.
 const Root = "/"
 
@@ -176,5 +173,5 @@ func invalid(field, format string, args ...any) *apperr.Error {
 }
 
 func notFolder(path, kind string) *apperr.Error {
-	return apperr.New(apperr.Conflict, "path_conflict", "%s is a %s, not a folder", path, kind).WithField("folder")
+	return apperr.New(apperr.Conflict, CodePathConflict, "%s is a %s, not a folder", path, kind).WithField("folder")
 }

@@ -188,23 +188,23 @@ func ParseMode(m string) (Mode, error) {
 	case Vector, Text:
 		return Mode(m), nil
 	}
-	return "", apperr.Invalidf("invalid_mode", "mode", "mode must be hybrid, vector or text, got %q", m)
+	return "", apperr.Invalidf(CodeInvalidMode, "mode", "mode must be hybrid, vector or text, got %q", m)
 }
 
 // Validate checks q and fills its defaults.
 func (q *Query) Validate() error {
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Text == "" {
-		return apperr.Invalidf("validation_failed", "query", "query must not be empty")
+		return apperr.Invalidf(apperr.CodeValidationFailed, "query", "query must not be empty")
 	}
 	if len([]rune(q.Text)) > 4000 {
-		return apperr.Invalidf("validation_failed", "query", "query must be at most 4000 characters")
+		return apperr.Invalidf(apperr.CodeValidationFailed, "query", "query must be at most 4000 characters")
 	}
 	if q.TopK == 0 {
 		q.TopK = TopKDefault
 	}
 	if q.TopK < 1 || q.TopK > MaxTopK {
-		return apperr.Invalidf("validation_failed", "top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
+		return apperr.Invalidf(apperr.CodeValidationFailed, "top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
 	}
 	m, err := ParseMode(string(q.Mode))
 	if err != nil {

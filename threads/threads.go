@@ -39,7 +39,7 @@ var _ DB = (*pgxpool.Pool)(nil)
 const MaxMetadataBytes = 64 << 10
 
 // ErrThreadNotFound is returned for a thread that does not exist in the tenant.
-var ErrThreadNotFound = apperr.NotFoundf("thread_not_found", "thread not found")
+var ErrThreadNotFound = apperr.NotFoundf(CodeThreadNotFound, "thread not found")
 
 // Store reads and writes threads, messages and attachments. Its methods
 // taking a DB run on a pool or inside a caller's transaction; the others
@@ -122,11 +122,11 @@ func validateObject(raw json.RawMessage, field string) (json.RawMessage, error) 
 		return json.RawMessage(`{}`), nil
 	}
 	if len(raw) > MaxMetadataBytes {
-		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be at most %d bytes", field, MaxMetadataBytes)
+		return nil, apperr.Unprocessablef(apperr.CodeValidationFailed, field, "%s must be at most %d bytes", field, MaxMetadataBytes)
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be a JSON object", field)
+		return nil, apperr.Unprocessablef(apperr.CodeValidationFailed, field, "%s must be a JSON object", field)
 	}
 	return raw, nil
 }
@@ -178,7 +178,7 @@ INSERT INTO path_parts (tenant_id, id, parent_id, name, kind, path) VALUES ($1, 
 }
 
 func nameConflict(path string) error {
-	return apperr.New(apperr.Conflict, "thread_name_conflict", "%s already exists", path).WithField("name")
+	return apperr.New(apperr.Conflict, CodeThreadNameConflict, "%s already exists", path).WithField("name")
 }
 
 // GetThread returns one thread. Errors: thread_not_found (404).
