@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"strings"
 )
 
@@ -48,11 +47,11 @@ func runSearch(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if len(res.Data) == 0 {
-		fmt.Fprintln(env.stdout, "no results")
+		env.println("no results")
 		return nil
 	}
 	for i, h := range res.Data {
-		fmt.Fprintf(env.stdout, "%d. %s v%d  score %.4f\n   %s\n   %s\n", i+1, h.DocumentName, h.VersionNumber, h.Score, h.MaterializedPath, snippet(h.Content, 240))
+		env.printf("%d. %s v%d  score %.4f\n   %s\n   %s\n", i+1, h.DocumentName, h.VersionNumber, h.Score, h.MaterializedPath, snippet(h.Content, 240))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -76,7 +77,7 @@ func Fresh(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("testdb: connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("testdb: create %s: %v", name, err)
 	}
@@ -141,7 +142,7 @@ func setup() {
 			initErr = fmt.Errorf("connect: %w", err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer closeAdmin(ctx, conn)
 		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
 			pgx.Identifier{name}.Sanitize(), pgx.Identifier{tpl}.Sanitize())); err != nil {
 			initErr = fmt.Errorf("clone template %s: %w", tpl, err)
@@ -171,11 +172,11 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("connect to %s: %w", redact(admin), err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
 		return "", fmt.Errorf("template lock: %w", err)
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck // closing the connection releases the lock anyway
 
 	var ready bool
 	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, tpl).Scan(&ready)
@@ -201,7 +202,7 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 		return "", err
 	}
 	_, err = m.Up(ctx)
-	m.Close()
+	err = errors.Join(err, m.Close())
 	p.Close()
 	if err != nil {
 		return "", fmt.Errorf("migrate template: %w", err)
@@ -211,6 +212,10 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	}
 	return tpl, nil
 }
+
+// closeAdmin closes an admin connection. Its statements have each run in
+// their own implicit transaction, so a failed close loses nothing.
+func closeAdmin(ctx context.Context, conn *pgx.Conn) { _ = conn.Close(ctx) }
 
 func dropDatabase(u string) error {
 	parsed, err := url.Parse(u)
@@ -225,7 +230,7 @@ func dropDatabase(u string) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop %s: %w", name, err)
 	}
