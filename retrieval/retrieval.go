@@ -22,6 +22,7 @@ import (
 
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 	"github.com/cairn-rag/cairn/textsearch"
 )
 
@@ -404,8 +405,7 @@ func VectorSQL(model string, dim int) string {
 
 // likePrefix is the LIKE pattern matching paths strictly under prefix.
 func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "/%"
+	return pg.EscapeLike(prefix) + "/%"
 }
 
 // VectorLeg returns the k nearest current chunks of tenantID to v by

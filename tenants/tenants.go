@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 )
 
 // KeyPrefix starts every Cairn API key, so leaked keys are recognisable.
@@ -85,11 +86,7 @@ func (s *Store) CreateKey(ctx context.Context, tenantID uuid.UUID) (Key, error) 
 	return createKey(ctx, s.pool, tenantID)
 }
 
-type execer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func createKey(ctx context.Context, q execer, tenantID uuid.UUID) (Key, error) {
+func createKey(ctx context.Context, q pg.DB, tenantID uuid.UUID) (Key, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Key{}, fmt.Errorf("generate key: %w", err)
