@@ -29,6 +29,9 @@ func (s *Server) registerThreadRoutes(g *gin.RouterGroup) {
 	g.GET("/threads/:thread_id/attachments/:attachment_id", s.getAttachment)
 }
 
+// maxOffset bounds the offset of the thread and message lists.
+const maxOffset = 1 << 30
+
 type createThreadRequest struct {
 	Name     *string         `json:"name"`
 	Folder   *string         `json:"folder"`
@@ -54,12 +57,12 @@ func (s *Server) createThread(c *gin.Context) {
 }
 
 func (s *Server) listThreads(c *gin.Context) {
-	limit, err := queryInt(c, "limit", 20, 1, 100)
+	limit, err := queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	offset, err := queryInt(c, "offset", 0, 0, 1<<30)
+	offset, err := queryInt(c, "offset", 0, 0, maxOffset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -225,7 +228,7 @@ func (s *Server) listMessages(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if o.Offset, err = queryInt(c, "offset", 0, 0, 1<<30); err != nil {
+	if o.Offset, err = queryInt(c, "offset", 0, 0, maxOffset); err != nil {
 		s.fail(c, err)
 		return
 	}

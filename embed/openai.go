@@ -13,6 +13,9 @@ import (
 	"github.com/cairn-rag/cairn/internal/retry"
 )
 
+// TimeoutDefault is OpenAIConfig.Timeout's default.
+const TimeoutDefault = 2 * time.Minute
+
 // OpenAIConfig configures the OpenAI-compatible embedder.
 type OpenAIConfig struct {
 	// BaseURL is the endpoint (OPENAI_BASE_URL), e.g. http://host:11434/v1; empty for OpenAI.
@@ -23,7 +26,8 @@ type OpenAIConfig struct {
 	Model string
 	// Dim is the dimension the model returns.
 	Dim int
-	// Timeout bounds one HTTP call (Config.ModelTimeout).
+	// Timeout bounds one HTTP call (Config.ModelTimeout); 0 selects
+	// TimeoutDefault.
 	Timeout time.Duration
 	// Retry is the retry policy for 429/5xx and transport errors.
 	Retry retry.Policy
@@ -46,7 +50,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 		cfg.Retry = retry.DefaultPolicy
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Minute
+		cfg.Timeout = TimeoutDefault
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
 	if cfg.BaseURL != "" {

@@ -39,26 +39,41 @@ const (
 	Text Mode = "text"
 )
 
-// Defaults of Config.
-const (
-	RRFKDefault           = 60
-	VectorWeightDefault   = 0.1
-	TextWeightDefault     = 1.0
-	EfSearchDefault       = 100
-	TextCandidatesDefault = 300
-	TopKDefault           = 8
-	MaxTopK               = 100
-	BM25K1Default         = 1.2
-	RerankWeightDefault   = 2.0
-	WindowWeightDefault   = 0.8
-	rerankCandidates      = 20
-	BM25BDefault          = 0.75
-)
-
 // The fusion methods of Config.Fusion.
 const (
 	FusionScore = "score"
 	FusionRRF   = "rrf"
+)
+
+// Defaults of Config and Query: the one place each is set (the service
+// configuration refers to them).
+const (
+	// RRFKDefault is Config.RRFK's default.
+	RRFKDefault = 60
+	// VectorWeightDefault is Config.VectorWeight's default.
+	VectorWeightDefault = 0.1
+	// TextWeightDefault is Config.TextWeight's default.
+	TextWeightDefault = 1.0
+	// FusionDefault is Config.Fusion's default.
+	FusionDefault = FusionScore
+	// EfSearchDefault is Config.EfSearch's default.
+	EfSearchDefault = 100
+	// TextCandidatesDefault is Config.TextCandidates's default.
+	TextCandidatesDefault = 300
+	// TopKDefault is the hits of a Query whose TopK is 0.
+	TopKDefault = 8
+	// MaxTopK bounds Query.TopK.
+	MaxTopK = 100
+	// BM25K1Default is Config.K1's default.
+	BM25K1Default = 1.2
+	// BM25BDefault is Config.B's default.
+	BM25BDefault = 0.75
+	// RerankWeightDefault is Config.RerankWeight's default.
+	RerankWeightDefault = 2.0
+	// WindowWeightDefault is Config.WindowWeight's default.
+	WindowWeightDefault = 0.8
+	// rerankCandidates is how many fused hits the sentence rerank rescores.
+	rerankCandidates = 20
 )
 
 // Config tunes retrieval. The zero value of each field selects its default.
@@ -106,7 +121,7 @@ func (c Config) withDefaults() Config {
 		c.TextWeight = TextWeightDefault
 	}
 	if c.Fusion == "" {
-		c.Fusion = FusionScore
+		c.Fusion = FusionDefault
 	}
 	if c.EfSearch <= 0 {
 		c.EfSearch = EfSearchDefault

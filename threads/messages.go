@@ -40,9 +40,11 @@ const (
 	MaxTextChars = 100_000
 	// MaxDetailsBytes bounds the JSON details of a message.
 	MaxDetailsBytes = 1 << 20
-	// ListLimitDefault is the default page size of ListMessages.
+	// ListLimitDefault is the default page size of ListMessages and of the
+	// thread list.
 	ListLimitDefault = 20
-	// ListLimitMax is the largest page size of ListMessages.
+	// ListLimitMax is the largest page size of ListMessages and of the
+	// thread list.
 	ListLimitMax = 100
 )
 

@@ -4,11 +4,17 @@ import (
 	"context"
 	"flag"
 	"strings"
+
+	"github.com/cairn-rag/cairn/retrieval"
 )
 
 func init() {
 	commands["search"] = command{summary: "search QUERY [--folder PATH] [--mode hybrid|vector|text] [--top-k N]", run: runSearch}
 }
+
+// searchTopKDefault is how many hits `cairn search` asks for: fewer than
+// the API's retrieval.TopKDefault, to fit a terminal.
+const searchTopKDefault = 5
 
 type searchHit struct {
 	ChunkID          string  `json:"chunk_id"`
@@ -23,8 +29,8 @@ func runSearch(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	folder := fs.String("folder", "", "only documents under this folder")
-	mode := fs.String("mode", "hybrid", "hybrid, vector or text")
-	topK := fs.Int("top-k", 5, "number of results")
+	mode := fs.String("mode", string(retrieval.Hybrid), "hybrid, vector or text")
+	topK := fs.Int("top-k", searchTopKDefault, "number of results")
 	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "mode": true, "top-k": true})); err != nil {
 		return usageError{err.Error()}
 	}
