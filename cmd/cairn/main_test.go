@@ -16,7 +16,7 @@ import (
 	"github.com/cairn-rag/cairn/tenants"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 // runCLI runs the binary's entry point in-process with DATABASE_URL set.
 func runCLI(t *testing.T, vars map[string]string, args ...string) (int, string, string) {

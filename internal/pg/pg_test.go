@@ -10,7 +10,7 @@ import (
 	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 func TestEscapeLike(t *testing.T) {
 	t.Parallel()

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/db"
@@ -36,14 +37,40 @@ var (
 	initErr error
 )
 
+// Option changes what Main checks after the tests.
+type Option func(*mainOptions)
+
+type mainOptions struct {
+	leaks    bool
+	leakOpts []goleak.Option
+}
+
+// VerifyNoLeaks makes Main fail the run when goroutines the tests started
+// are still running once they ended and the pool is closed (goleak; opts
+// may ignore known ones). For packages that start servers, workers or
+// streams.
+func VerifyNoLeaks(opts ...goleak.Option) Option {
+	return func(o *mainOptions) { o.leaks, o.leakOpts = true, opts }
+}
+
 // Main runs the package's tests and then drops its database. Call it from
 // TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M, opts ...Option) {
+	var o mainOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	code := m.Run()
 	if pool != nil {
 		pool.Close()
 		if err := dropDatabase(dbURL); err != nil {
 			fmt.Fprintln(os.Stderr, "testdb:", err)
+		}
+	}
+	if o.leaks && code == 0 {
+		if err := goleak.Find(o.leakOpts...); err != nil {
+			fmt.Fprintln(os.Stderr, "testdb: goroutines leaked by the tests:", err)
+			code = 1
 		}
 	}
 	os.Exit(code)
