@@ -42,9 +42,11 @@ const (
 	BadGateway
 	// NotAllowed is a method the resource does not support (the router's): 405.
 	NotAllowed
+
+	numKinds // keep last: the number of kinds
 )
 
-var kindNames = [...]string{
+var kindNames = [numKinds]string{
 	Internal:      "Internal",
 	Invalid:       "Invalid",
 	Unauthorized:  "Unauthorized",
@@ -60,7 +62,7 @@ var kindNames = [...]string{
 
 // Kinds lists every Kind, in declaration order.
 func Kinds() []Kind {
-	ks := make([]Kind, len(kindNames))
+	ks := make([]Kind, numKinds)
 	for i := range ks {
 		ks[i] = Kind(i)
 	}
@@ -69,7 +71,7 @@ func Kinds() []Kind {
 
 // String returns the kind's name as declared ("NotFound").
 func (k Kind) String() string {
-	if k >= 0 && int(k) < len(kindNames) {
+	if k >= 0 && k < numKinds && kindNames[k] != "" {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
