@@ -240,16 +240,25 @@ func importNames(f *ast.File) map[string]string {
 	return names
 }
 
-// isCodeType reports whether t names apperr.Code in a file of package pkg.
-func isCodeType(t ast.Expr, f *file, apperrPkg string) bool {
+// isApperrType reports whether t names apperr's type name in f (bare
+// inside apperr, qualified elsewhere).
+func isApperrType(t ast.Expr, f *file, apperrPkg, name string) bool {
 	switch t := t.(type) {
 	case *ast.Ident:
-		return f.pkg == apperrPkg && t.Name == "Code"
+		return f.pkg == apperrPkg && t.Name == name
 	case *ast.SelectorExpr:
 		x, ok := t.X.(*ast.Ident)
-		return ok && t.Sel.Name == "Code" && f.names[x.Name] == apperrPkg
+		return ok && t.Sel.Name == name && f.names[x.Name] == apperrPkg
 	}
 	return false
+}
+
+func isCodeType(t ast.Expr, f *file, apperrPkg string) bool {
+	return isApperrType(t, f, apperrPkg, "Code")
+}
+
+func isKindType(t ast.Expr, f *file, apperrPkg string) bool {
+	return isApperrType(t, f, apperrPkg, "Kind")
 }
 
 // funcKey names a function (recv false) or a method (recv true) of a package.
@@ -257,18 +266,6 @@ type funcKey struct {
 	pkg  string
 	name string
 	recv bool
-}
-
-// isKindType reports whether t names apperr.Kind in f.
-func isKindType(t ast.Expr, f *file, apperrPkg string) bool {
-	switch t := t.(type) {
-	case *ast.Ident:
-		return f.pkg == apperrPkg && t.Name == "Kind"
-	case *ast.SelectorExpr:
-		x, ok := t.X.(*ast.Ident)
-		return ok && t.Sel.Name == "Kind" && f.names[x.Name] == apperrPkg
-	}
-	return false
 }
 
 // codeParams finds the functions and methods of the module (non-test
@@ -446,16 +443,6 @@ func uses(fset *token.FileSet, f *file, apperrPkg string, params map[funcKey]cod
 		p, ok := params[k]
 		return k.name, p, ok
 	}
-	isErrorType := func(t ast.Expr) bool {
-		switch t := t.(type) {
-		case *ast.Ident:
-			return f.pkg == apperrPkg && t.Name == "Error"
-		case *ast.SelectorExpr:
-			x, ok := t.X.(*ast.Ident)
-			return ok && t.Sel.Name == "Error" && f.names[x.Name] == apperrPkg
-		}
-		return false
-	}
 	add := func(fn string, constructor bool, arg ast.Expr, kind string) {
 		u := Use{
 			File: f.rel, Pos: fset.Position(arg.Pos()), Func: fn, Constructor: constructor, Test: f.test,
@@ -486,7 +473,7 @@ func uses(fset *token.FileSet, f *file, apperrPkg string, params map[funcKey]cod
 			}
 			add(name, p.constructor, n.Args[p.index], kind)
 		case *ast.CompositeLit:
-			if !isErrorType(n.Type) {
+			if !isApperrType(n.Type, f, apperrPkg, "Error") {
 				return true
 			}
 			var code ast.Expr
