@@ -8,7 +8,12 @@ KEY_FILE ?= .cairn/api-key
 CAIRN_ADDR ?= 127.0.0.1:8080
 TEST_FLAGS ?= -race -timeout 30m
 
-.PHONY: run test build db db-stop migrate bench eval vet fmt fuzz clean
+# golangci-lint, pinned, installed into bin/tools by `make lint` itself.
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOLS := $(CURDIR)/bin/tools
+GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+.PHONY: run test build db db-stop migrate bench eval vet lint fmt fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cairn
@@ -45,6 +50,19 @@ bench: build
 
 vet:
 	$(GO) vet ./...
+
+# lint: go vet, then golangci-lint with .golangci.yml (its standard set:
+# errcheck, govet, ineffassign, staticcheck, unused; and gofmt). Not yet
+# part of `make test`: files being rewritten on other branches still have
+# findings (issue 9, round 2).
+lint: $(GOLANGCI_LINT)
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	@mv $(TOOLS)/golangci-lint $@
 
 fmt:
 	gofmt -w .

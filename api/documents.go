@@ -73,7 +73,7 @@ func (s *Server) createDocument(c *gin.Context) {
 		if job.Error != nil {
 			msg = *job.Error
 		}
-		s.fail(c, apperr.Unprocessablef("ingest_failed", "", "job %s failed: %s", job.ID, msg))
+		s.fail(c, apperr.Unprocessablef(CodeIngestFailed, "", "job %s failed: %s", job.ID, msg))
 		return
 	}
 	if res.Document, err = s.deps.Ingest.Get(ctx, tenantID(c), res.Document.ID); err != nil {
@@ -107,7 +107,7 @@ func (s *Server) readUpload(c *gin.Context) (ingest.UploadInput, error) {
 	in := ingest.UploadInput{Name: body.Name, Folder: body.Folder, MimeType: body.MimeType}
 	switch {
 	case body.Text != nil && body.ContentBase64 != nil:
-		return in, apperr.Unprocessablef("validation_failed", "text", "give either text or content_base64, not both")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "text", "give either text or content_base64, not both")
 	case body.Text != nil:
 		in.Data = []byte(*body.Text)
 		if in.MimeType == "" {
@@ -116,11 +116,11 @@ func (s *Server) readUpload(c *gin.Context) (ingest.UploadInput, error) {
 	case body.ContentBase64 != nil:
 		b, err := base64.StdEncoding.DecodeString(*body.ContentBase64)
 		if err != nil {
-			return in, apperr.Invalidf("invalid_field", "content_base64", "content_base64 is not valid base64")
+			return in, apperr.Invalidf(CodeInvalidField, "content_base64", "content_base64 is not valid base64")
 		}
 		in.Data = b
 	default:
-		return in, apperr.Unprocessablef("validation_failed", "text", "text or content_base64 is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "text", "text or content_base64 is required")
 	}
 	return in, nil
 }
@@ -128,11 +128,11 @@ func (s *Server) readUpload(c *gin.Context) (ingest.UploadInput, error) {
 func readMultipart(c *gin.Context, boundary string) (ingest.UploadInput, error) {
 	var in ingest.UploadInput
 	if boundary == "" {
-		return in, apperr.Invalidf("invalid_multipart", "", "multipart body without boundary")
+		return in, apperr.Invalidf(CodeInvalidMultipart, "", "multipart body without boundary")
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return in, apperr.Invalidf("invalid_multipart", "", "invalid multipart body: %v", err)
+		return in, apperr.Invalidf(CodeInvalidMultipart, "", "invalid multipart body: %v", err)
 	}
 	gotFile := false
 	for {
@@ -165,11 +165,11 @@ func readMultipart(c *gin.Context, boundary string) (ingest.UploadInput, error) 
 		case "folder":
 			in.Folder = string(b)
 		default:
-			return in, apperr.Invalidf("unknown_field", p.FormName(), "unknown form field %q", p.FormName())
+			return in, apperr.Invalidf(CodeUnknownField, p.FormName(), "unknown form field %q", p.FormName())
 		}
 	}
 	if !gotFile {
-		return in, apperr.Unprocessablef("validation_failed", "file", "file is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "file", "file is required")
 	}
 	return in, nil
 }
@@ -179,7 +179,7 @@ func multipartErr(err error) error {
 	if errors.As(err, &mbe) {
 		return tooLarge(mbe.Limit)
 	}
-	return apperr.Invalidf("invalid_multipart", "", "invalid multipart body: %v", err)
+	return apperr.Invalidf(CodeInvalidMultipart, "", "invalid multipart body: %v", err)
 }
 
 func (s *Server) listDocuments(c *gin.Context) {

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -78,10 +77,7 @@ func TestDocumentRoutesMatchSpec(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	second := decodeBody[ingest.UploadResult](t, rec)
 	require.Equal(t, 2, second.Version.VersionNumber)
-	require.Eventually(t, func() bool {
-		rec := call(t, d.h, d.key, http.MethodGet, "/v1/ingest/jobs/"+second.Job.ID.String(), nil)
-		return decodeBody[ingest.Job](t, rec).State == ingest.JobSucceeded
-	}, time.Minute, 20*time.Millisecond)
+	d.awaitJobSucceeded(t, second.Job.ID.String())
 
 	rec = call(t, d.h, d.key, http.MethodPost, "/v1/documents", map[string]any{"name": "b.txt", "folder": "/kb",
 		"content_base64": base64.StdEncoding.EncodeToString([]byte("plain bytes")), "mime_type": "text/plain"})

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -82,10 +81,7 @@ func TestDocumentLifecycleOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, res)
 	require.Equal(t, "2", str(res, "version", "version_number"))
 	job2 := str(res, "job", "id")
-	require.Eventually(t, func() bool {
-		_, j := d.do(t, d.key, http.MethodGet, "/v1/ingest/jobs/"+job2, "", nil)
-		return j["state"] == "succeeded"
-	}, time.Minute, 20*time.Millisecond)
+	d.awaitJobSucceeded(t, job2)
 
 	code, res = d.do(t, d.key, http.MethodGet, "/v1/ingest/jobs/"+jobID, "", nil)
 	require.Equal(t, http.StatusOK, code)

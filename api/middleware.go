@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/logging"
+	"github.com/cairn-rag/cairn/tenants"
 )
 
 const tenantKey = "cairn.tenant_id"
@@ -53,7 +54,7 @@ func (s *Server) recoverer() gin.HandlerFunc {
 				}
 				s.log.ErrorContext(c.Request.Context(), "panic", slog.Any("panic", r))
 				if !c.Writer.Written() {
-					s.problem(c, http.StatusInternalServerError, "internal", "Internal Server Error", "internal error", "")
+					s.problem(c, apperr.Internal, apperr.CodeInternal, "internal error", "")
 				}
 				c.Abort()
 			}
@@ -100,7 +101,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="cairn"`)
-			s.problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "missing bearer API key in the Authorization header", "")
+			s.problem(c, apperr.Unauthorized, tenants.CodeUnauthorized, "missing bearer API key in the Authorization header", "")
 			c.Abort()
 			return
 		}
@@ -146,7 +147,7 @@ func (s *Server) limitBody(limit int64) gin.HandlerFunc {
 }
 
 func tooLarge(limit int64) error {
-	return apperr.New(apperr.TooLarge, "payload_too_large", "request body exceeds the limit of %d bytes", limit)
+	return apperr.New(apperr.TooLarge, apperr.CodePayloadTooLarge, "request body exceeds the limit of %d bytes", limit)
 }
 
 type httpMetrics struct {

@@ -87,6 +87,11 @@ func validateAgainstSpec(t testing.TB, req *http.Request, body []byte, rec *http
 	}
 	require.NoErrorf(t, openapi3filter.ValidateResponse(context.Background(), out),
 		"%s %s answered %d with a response the OpenAPI document does not allow: %s", req.Method, req.URL, rec.Code, rec.Body.String())
+	if ct == "application/problem+json" {
+		var p Problem
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+		checkProblemClass(t, p)
+	}
 }
 
 // call sends one request to h with the bearer key (none when empty) and

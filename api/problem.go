@@ -18,18 +18,40 @@ import (
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
-// statusOf is the one table that maps domain error kinds to HTTP status.
-var statusOf = map[apperr.Kind]int{
-	apperr.Internal:      http.StatusInternalServerError,
-	apperr.Invalid:       http.StatusBadRequest,
-	apperr.Unauthorized:  http.StatusUnauthorized,
-	apperr.NotFound:      http.StatusNotFound,
-	apperr.Conflict:      http.StatusConflict,
-	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
-	apperr.Unsupported:   http.StatusUnsupportedMediaType,
-	apperr.Unprocessable: http.StatusUnprocessableEntity,
-	apperr.Unavailable:   http.StatusServiceUnavailable,
-	apperr.BadGateway:    http.StatusBadGateway,
+// Class is the coarse class of a problem: one of the closed set of codes
+// of Knowledge Stack's ErrorResponse, so a client written against that set
+// can branch on it while Cairn's own clients keep the fine code.
+type Class string
+
+// The classes a problem can carry (Knowledge Stack has no class of its own
+// for 405, 413, 415 and 502: they are bad_request and service_unavailable).
+const (
+	ClassBadRequest          Class = "bad_request"
+	ClassUnauthorized        Class = "unauthorized"
+	ClassNotFound            Class = "not_found"
+	ClassConflict            Class = "conflict"
+	ClassUnprocessableEntity Class = "unprocessable_entity"
+	ClassInternalError       Class = "internal_error"
+	ClassServiceUnavailable  Class = "service_unavailable"
+)
+
+// kindHTTP is the one table that maps a domain error kind to its HTTP
+// status and its coarse class.
+var kindHTTP = map[apperr.Kind]struct {
+	status int
+	class  Class
+}{
+	apperr.Internal:      {http.StatusInternalServerError, ClassInternalError},
+	apperr.Invalid:       {http.StatusBadRequest, ClassBadRequest},
+	apperr.Unauthorized:  {http.StatusUnauthorized, ClassUnauthorized},
+	apperr.NotFound:      {http.StatusNotFound, ClassNotFound},
+	apperr.Conflict:      {http.StatusConflict, ClassConflict},
+	apperr.TooLarge:      {http.StatusRequestEntityTooLarge, ClassBadRequest},
+	apperr.Unsupported:   {http.StatusUnsupportedMediaType, ClassBadRequest},
+	apperr.Unprocessable: {http.StatusUnprocessableEntity, ClassUnprocessableEntity},
+	apperr.Unavailable:   {http.StatusServiceUnavailable, ClassServiceUnavailable},
+	apperr.BadGateway:    {http.StatusBadGateway, ClassServiceUnavailable},
+	apperr.NotAllowed:    {http.StatusMethodNotAllowed, ClassBadRequest},
 }
 
 // Problem is an RFC 9457 problem document with Cairn's stable code.
@@ -39,6 +61,7 @@ type Problem struct {
 	Status    int    `json:"status"`
 	Detail    string `json:"detail"`
 	Code      string `json:"code"`
+	Class     Class  `json:"class"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
@@ -54,32 +77,35 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if !ok || e.Kind == apperr.Internal {
 		if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
 			s.log.WarnContext(c.Request.Context(), "request cancelled or timed out", slog.Any("error", err))
-			s.problem(c, http.StatusServiceUnavailable, "timeout", "Service Unavailable", "the request timed out or was cancelled", "")
+			s.problem(c, apperr.Unavailable, CodeTimeout, "the request timed out or was cancelled", "")
 			return
 		}
 		s.log.ErrorContext(c.Request.Context(), "internal error", slog.Any("error", err))
-		s.problem(c, http.StatusInternalServerError, "internal", "Internal Server Error", "internal error", "")
+		s.problem(c, apperr.Internal, apperr.CodeInternal, "internal error", "")
 		return
 	}
 	if e.Kind == apperr.Unavailable || e.Kind == apperr.BadGateway {
 		s.log.WarnContext(c.Request.Context(), "dependency error", slog.Any("error", err))
 	}
-	status := statusOf[e.Kind]
-	s.problem(c, status, e.Code, http.StatusText(status), e.Message, e.Field)
+	s.problem(c, e.Kind, e.Code, e.Message, e.Field)
 }
 
-func (s *Server) problem(c *gin.Context, status int, code, title, detail, field string) {
+// problem answers with the problem document of kind: its status, title
+// and class come from kindHTTP.
+func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, detail, field string) {
+	k := kindHTTP[kind]
 	p := Problem{
 		Type:      "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
-		Title:     title,
-		Status:    status,
+		Title:     http.StatusText(k.status),
+		Status:    k.status,
 		Detail:    detail,
 		Code:      code,
+		Class:     k.class,
 		Field:     field,
 		RequestID: c.Writer.Header().Get("X-Request-Id"),
 	}
 	body, _ := json.Marshal(p)
-	c.Data(status, "application/problem+json", body)
+	c.Data(k.status, "application/problem+json", body)
 }
 
 // decodeJSON decodes the request body into v strictly: unknown fields,
@@ -87,11 +113,11 @@ func (s *Server) problem(c *gin.Context, status int, code, title, detail, field 
 // the field by its path where possible (content.txt, items[1].colour).
 func decodeJSON(c *gin.Context, v any) error {
 	if c.Request.Body == nil {
-		return apperr.Invalidf("invalid_json", "", "request body is required")
+		return apperr.Invalidf(CodeInvalidJSON, "", "request body is required")
 	}
 	ct := c.ContentType()
 	if ct != "" && ct != "application/json" {
-		return apperr.New(apperr.Unsupported, "unsupported_media_type", "Content-Type must be application/json, got %s", ct)
+		return apperr.New(apperr.Unsupported, apperr.CodeUnsupportedMediaType, "Content-Type must be application/json, got %s", ct)
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -102,12 +128,12 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		if leaf, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			field := unknownFieldPath(body, reflect.TypeOf(v), strings.Trim(leaf, `"`))
-			return apperr.Invalidf("unknown_field", field, "unknown field %q", field)
+			return apperr.Invalidf(CodeUnknownField, field, "unknown field %q", field)
 		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apperr.Invalidf("invalid_json", "", "request body must hold a single JSON value")
+		return apperr.Invalidf(CodeInvalidJSON, "", "request body must hold a single JSON value")
 	}
 	return nil
 }
@@ -122,19 +148,19 @@ func jsonError(err error) error {
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	case errors.Is(err, io.EOF):
-		return apperr.Invalidf("invalid_json", "", "request body is empty")
+		return apperr.Invalidf(CodeInvalidJSON, "", "request body is empty")
 	case errors.As(err, &syn):
-		return apperr.Invalidf("invalid_json", "", "malformed JSON at byte %d", syn.Offset)
+		return apperr.Invalidf(CodeInvalidJSON, "", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return apperr.Invalidf("invalid_field", typ.Field, "field %s must be %s, got %s", typ.Field, typ.Type.String(), typ.Value)
+		return apperr.Invalidf(CodeInvalidField, typ.Field, "field %s must be %s, got %s", typ.Field, typ.Type.String(), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apperr.Invalidf("invalid_json", "", "truncated JSON body")
+		return apperr.Invalidf(CodeInvalidJSON, "", "truncated JSON body")
 	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	return apperr.Invalidf("invalid_json", "", "invalid JSON: %s", err.Error())
+	return apperr.Invalidf(CodeInvalidJSON, "", "invalid JSON: %s", err.Error())
 }
 
 // unknownFieldPath returns the full path (content.txt,
@@ -256,7 +282,7 @@ func pathUUID(c *gin.Context, name string) (uuid.UUID, error) {
 	raw := c.Param(name)
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		return uuid.Nil, apperr.Invalidf("invalid_id", name, "%s must be a UUID, got %q", name, raw)
+		return uuid.Nil, apperr.Invalidf(CodeInvalidID, name, "%s must be a UUID, got %q", name, raw)
 	}
 	return id, nil
 }
@@ -269,10 +295,10 @@ func queryInt(c *gin.Context, name string, def, min, max int) (int, error) {
 	}
 	var n int
 	if _, err := fmt.Sscanf(raw, "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimLeft(raw, "+") {
-		return 0, apperr.Invalidf("invalid_parameter", name, "%s must be an integer, got %q", name, raw)
+		return 0, apperr.Invalidf(CodeInvalidParameter, name, "%s must be an integer, got %q", name, raw)
 	}
 	if n < min || n > max {
-		return 0, apperr.Invalidf("invalid_parameter", name, "%s must be between %d and %d, got %d", name, min, max, n)
+		return 0, apperr.Invalidf(CodeInvalidParameter, name, "%s must be between %d and %d, got %d", name, min, max, n)
 	}
 	return n, nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
 // routes registers every route. JSON routes go on the group limited to
@@ -41,12 +43,12 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx := c.Request.Context()
 	if err := s.deps.Pool.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready: database unreachable", slog.Any("error", err))
-		s.problem(c, http.StatusServiceUnavailable, "not_ready", "Service Unavailable", "database unreachable", "")
+		s.problem(c, apperr.Unavailable, CodeNotReady, "database unreachable", "")
 		return
 	}
 	if err := s.deps.Schema.CheckCurrent(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready: schema", slog.Any("error", err))
-		s.problem(c, http.StatusServiceUnavailable, "not_ready", "Service Unavailable", "database schema is not current: run `cairn migrate up`", "")
+		s.problem(c, apperr.Unavailable, CodeNotReady, "database schema is not current: run `cairn migrate up`", "")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

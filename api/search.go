@@ -36,7 +36,7 @@ func (s *Server) search(c *gin.Context) {
 		// An explicit top_k must be in range (the spec's minimum is 1);
 		// only an absent top_k selects the default.
 		if *req.TopK < 1 || *req.TopK > retrieval.MaxTopK {
-			s.fail(c, apperr.Invalidf("validation_failed", "top_k", "top_k must be between 1 and %d, got %d", retrieval.MaxTopK, *req.TopK))
+			s.fail(c, apperr.Invalidf(apperr.CodeValidationFailed, "top_k", "top_k must be between 1 and %d, got %d", retrieval.MaxTopK, *req.TopK))
 			return
 		}
 		q.TopK = *req.TopK

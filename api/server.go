@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/tenants"
@@ -75,10 +76,10 @@ func New(d Deps) *Server {
 	e.HandleMethodNotAllowed = true
 	e.Use(s.recoverer(), s.requestID(), s.observe())
 	e.NoRoute(func(c *gin.Context) {
-		s.problem(c, http.StatusNotFound, "route_not_found", "Not Found", "no route for "+c.Request.Method+" "+c.Request.URL.Path, "")
+		s.problem(c, apperr.NotFound, CodeRouteNotFound, "no route for "+c.Request.Method+" "+c.Request.URL.Path, "")
 	})
 	e.NoMethod(func(c *gin.Context) {
-		s.problem(c, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+		s.problem(c, apperr.NotAllowed, CodeMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
 	})
 	s.engine = e
 	s.routes()

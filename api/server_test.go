@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/internal/config"
@@ -45,7 +46,7 @@ func setupFoundation(t *testing.T, pool *pgxpool.Pool) foundation {
 	cfg.ShutdownTimeout = 5 * time.Second
 	mig, err := db.NewMigrator(pool)
 	require.NoError(t, err)
-	t.Cleanup(func() { mig.Close() })
+	t.Cleanup(func() { assert.NoError(t, mig.Close()) })
 	logs := &syncBuffer{}
 	store := tenants.NewStore(pool)
 	srv := New(Deps{Config: cfg, Logger: logging.New(logs, slog.LevelDebug), Pool: pool, Schema: mig, Tenants: store})
@@ -203,7 +204,7 @@ func TestGracefulShutdownDrainsInFlightRequest(t *testing.T) {
 			got <- result{err: err}
 			return
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }() // read to the end below
 		b, _ := io.ReadAll(resp.Body)
 		got <- result{status: resp.StatusCode, body: string(b)}
 	}()
@@ -213,7 +214,7 @@ func TestGracefulShutdownDrainsInFlightRequest(t *testing.T) {
 	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", ln.Addr().String(), 200*time.Millisecond)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // a probe: nothing was sent
 		}
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond)

@@ -1,11 +1,16 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/ingesttest"
@@ -50,4 +55,28 @@ func setupDocs(t *testing.T, maxUpload string) docsServer {
 	tenant, key := testdb.Tenant(t, pool)
 	_, key2 := testdb.Tenant(t, pool)
 	return docsServer{h: testHandler(pool, cfg, Deps{Ingest: svc}), pool: pool, svc: svc, tenant: tenant, key: key, key2: key2}
+}
+
+// awaitJobSucceeded polls GET /v1/ingest/jobs/{jobID} until the job has
+// succeeded. The polls check on the collect T only (no require off the
+// test goroutine); the final answer is then validated against the
+// OpenAPI document on t.
+func (d docsServer) awaitJobSucceeded(t *testing.T, jobID string) {
+	t.Helper()
+	target := "/v1/ingest/jobs/" + jobID
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer "+d.key)
+		rec := httptest.NewRecorder()
+		d.h.ServeHTTP(rec, req)
+		if !assert.Equal(c, http.StatusOK, rec.Code, rec.Body.String()) {
+			return
+		}
+		var j ingest.Job
+		if assert.NoError(c, json.Unmarshal(rec.Body.Bytes(), &j)) {
+			assert.Equal(c, ingest.JobSucceeded, j.State)
+		}
+	}, time.Minute, 20*time.Millisecond)
+	rec := call(t, d.h, d.key, http.MethodGet, target, nil)
+	require.Equal(t, ingest.JobSucceeded, decodeBody[ingest.Job](t, rec).State)
 }

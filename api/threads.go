@@ -29,6 +29,9 @@ func (s *Server) registerThreadRoutes(g *gin.RouterGroup) {
 	g.GET("/threads/:thread_id/attachments/:attachment_id", s.getAttachment)
 }
 
+// maxOffset bounds the offset of the thread and message lists.
+const maxOffset = 1 << 30
+
 type createThreadRequest struct {
 	Name     *string         `json:"name"`
 	Folder   *string         `json:"folder"`
@@ -54,12 +57,12 @@ func (s *Server) createThread(c *gin.Context) {
 }
 
 func (s *Server) listThreads(c *gin.Context) {
-	limit, err := queryInt(c, "limit", 20, 1, 100)
+	limit, err := queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	offset, err := queryInt(c, "offset", 0, 0, 1<<30)
+	offset, err := queryInt(c, "offset", 0, 0, maxOffset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -131,15 +134,15 @@ type createMessageRequest struct {
 func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
 	var in threads.NewMessage
 	if r.Role == nil {
-		return in, apperr.Unprocessablef("validation_failed", "role", "role is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role is required")
 	}
 	if r.Content == nil || r.Content.Text == nil {
-		return in, apperr.Unprocessablef("validation_failed", "content.text", "content.text is required")
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text is required")
 	}
 	if r.MessageID != nil {
 		id, err := uuid.Parse(*r.MessageID)
 		if err != nil || len(*r.MessageID) != 36 {
-			return in, apperr.Invalidf("invalid_id", "message_id", "message_id must be a UUID, got %q", *r.MessageID)
+			return in, apperr.Invalidf(CodeInvalidID, "message_id", "message_id must be a UUID, got %q", *r.MessageID)
 		}
 		in.ID = &id
 	}
@@ -196,7 +199,7 @@ func queryBool(c *gin.Context, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(raw)
 	if err != nil {
-		return false, apperr.Invalidf("invalid_parameter", name, "%s must be true or false, got %q", name, raw)
+		return false, apperr.Invalidf(CodeInvalidParameter, name, "%s must be true or false, got %q", name, raw)
 	}
 	return b, nil
 }
@@ -209,7 +212,7 @@ func queryTime(c *gin.Context, name string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		return nil, apperr.Invalidf("invalid_parameter", name, "%s must be an ISO 8601 date-time such as 2026-01-02T15:04:05Z, got %q", name, raw)
+		return nil, apperr.Invalidf(CodeInvalidParameter, name, "%s must be an ISO 8601 date-time such as 2026-01-02T15:04:05Z, got %q", name, raw)
 	}
 	return &t, nil
 }
@@ -225,7 +228,7 @@ func (s *Server) listMessages(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if o.Offset, err = queryInt(c, "offset", 0, 0, 1<<30); err != nil {
+	if o.Offset, err = queryInt(c, "offset", 0, 0, maxOffset); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/cairn-rag/cairn/threads/threadstest"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 // testBodyLimit is the JSON body limit of the test server.
 const testBodyLimit = 4 << 20

@@ -13,6 +13,9 @@ import (
 	"github.com/cairn-rag/cairn/internal/retry"
 )
 
+// TimeoutDefault is OpenAIConfig.Timeout's default.
+const TimeoutDefault = 2 * time.Minute
+
 // OpenAIConfig configures the OpenAI-compatible embedder.
 type OpenAIConfig struct {
 	// BaseURL is the endpoint (OPENAI_BASE_URL), e.g. http://host:11434/v1; empty for OpenAI.
@@ -23,7 +26,8 @@ type OpenAIConfig struct {
 	Model string
 	// Dim is the dimension the model returns.
 	Dim int
-	// Timeout bounds one HTTP call (Config.ModelTimeout).
+	// Timeout bounds one HTTP call (Config.ModelTimeout); 0 selects
+	// TimeoutDefault.
 	Timeout time.Duration
 	// Retry is the retry policy for 429/5xx and transport errors.
 	Retry retry.Policy
@@ -46,7 +50,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 		cfg.Retry = retry.DefaultPolicy
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Minute
+		cfg.Timeout = TimeoutDefault
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
 	if cfg.BaseURL != "" {
@@ -79,15 +83,15 @@ func (o *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			return classify(ctx, err, hint.After())
 		}
 		if len(resp.Data) != len(texts) {
-			return apperr.New(apperr.BadGateway, "model_error", "embedding server returned %d vectors for %d texts", len(resp.Data), len(texts))
+			return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding server returned %d vectors for %d texts", len(resp.Data), len(texts))
 		}
 		vs := make([][]float32, len(texts))
 		for _, d := range resp.Data {
 			if d.Index < 0 || d.Index >= len(texts) || vs[d.Index] != nil {
-				return apperr.New(apperr.BadGateway, "model_error", "embedding server returned a bad index %d", d.Index)
+				return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding server returned a bad index %d", d.Index)
 			}
 			if len(d.Embedding) != o.cfg.Dim {
-				return apperr.New(apperr.BadGateway, "model_error", "embedding model %s returned %d dimensions, configured %d", o.cfg.Model, len(d.Embedding), o.cfg.Dim)
+				return apperr.New(apperr.BadGateway, apperr.CodeModelError, "embedding model %s returned %d dimensions, configured %d", o.cfg.Model, len(d.Embedding), o.cfg.Dim)
 			}
 			vs[d.Index] = d.Embedding
 		}
@@ -101,7 +105,7 @@ func (o *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, &apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable", Message: "the embedding server is unavailable", Err: err}
+		return nil, &apperr.Error{Kind: apperr.Unavailable, Code: apperr.CodeModelUnavailable, Message: "the embedding server is unavailable", Err: err}
 	}
 	return out, nil
 }
@@ -122,9 +126,9 @@ func classify(ctx context.Context, err error, after time.Duration) error {
 		status = re.HTTPStatusCode
 	}
 	if status == 0 || retry.StatusRetryable(status) {
-		return retry.Retryable(&apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable",
+		return retry.Retryable(&apperr.Error{Kind: apperr.Unavailable, Code: apperr.CodeModelUnavailable,
 			Message: fmt.Sprintf("the embedding server is unavailable (status %d)", status), Err: err}, after)
 	}
-	return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error",
+	return &apperr.Error{Kind: apperr.BadGateway, Code: apperr.CodeModelError,
 		Message: fmt.Sprintf("the embedding server answered status %d", status), Err: err}
 }

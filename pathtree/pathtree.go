@@ -18,10 +18,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 )
 
 // MaxNameBytes bounds one path segment (a folder, document or thread
@@ -30,9 +30,6 @@ const MaxNameBytes = 255
 
 // MaxDepth bounds the number of segments of a folder path.
 const MaxDepth = 32
-
-// CodeInvalidPath is the code of every validation error of this package.
-const CodeInvalidPath = "invalid_path"
 
 // Root is the materialized path of the root folder.
 const Root = "/"
@@ -111,16 +108,11 @@ func Split(path string) []string {
 	return strings.Split(strings.TrimPrefix(path, "/"), "/")
 }
 
-// EscapeLike escapes s for use as a LIKE prefix.
-func EscapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
+// Querier is pg.DB, under the name callers of EnsureFolder knew.
+type Querier = pg.DB
 
-// Querier runs statements: a pool or a transaction.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// EscapeLike is pg.EscapeLike, kept for callers that know it here.
+func EscapeLike(s string) string { return pg.EscapeLike(s) }
 
 const lookupSQL = `SELECT id, kind FROM path_parts WHERE tenant_id = $1 AND path = $2`
 
@@ -134,7 +126,7 @@ ON CONFLICT DO NOTHING`
 // returns nil for the root. A path that exists but is not a folder is a
 // Conflict path_conflict naming the field "folder". Call it inside the
 // transaction that uses the id.
-func EnsureFolder(ctx context.Context, q Querier, tenantID uuid.UUID, segs []string) (*uuid.UUID, error) {
+func EnsureFolder(ctx context.Context, q pg.DB, tenantID uuid.UUID, segs []string) (*uuid.UUID, error) {
 	if len(segs) == 0 {
 		return nil, nil
 	}
@@ -176,5 +168,5 @@ func invalid(field, format string, args ...any) *apperr.Error {
 }
 
 func notFolder(path, kind string) *apperr.Error {
-	return apperr.New(apperr.Conflict, "path_conflict", "%s is a %s, not a folder", path, kind).WithField("folder")
+	return apperr.New(apperr.Conflict, CodePathConflict, "%s is a %s, not a folder", path, kind).WithField("folder")
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 	"github.com/cairn-rag/cairn/textsearch"
 )
 
@@ -39,26 +40,41 @@ const (
 	Text Mode = "text"
 )
 
-// Defaults of Config.
-const (
-	RRFKDefault           = 60
-	VectorWeightDefault   = 0.1
-	TextWeightDefault     = 1.0
-	EfSearchDefault       = 100
-	TextCandidatesDefault = 300
-	TopKDefault           = 8
-	MaxTopK               = 100
-	BM25K1Default         = 1.2
-	RerankWeightDefault   = 2.0
-	WindowWeightDefault   = 0.8
-	rerankCandidates      = 20
-	BM25BDefault          = 0.75
-)
-
 // The fusion methods of Config.Fusion.
 const (
 	FusionScore = "score"
 	FusionRRF   = "rrf"
+)
+
+// Defaults of Config and Query: the one place each is set (the service
+// configuration refers to them).
+const (
+	// RRFKDefault is Config.RRFK's default.
+	RRFKDefault = 60
+	// VectorWeightDefault is Config.VectorWeight's default.
+	VectorWeightDefault = 0.1
+	// TextWeightDefault is Config.TextWeight's default.
+	TextWeightDefault = 1.0
+	// FusionDefault is Config.Fusion's default.
+	FusionDefault = FusionScore
+	// EfSearchDefault is Config.EfSearch's default.
+	EfSearchDefault = 100
+	// TextCandidatesDefault is Config.TextCandidates's default.
+	TextCandidatesDefault = 300
+	// TopKDefault is the hits of a Query whose TopK is 0.
+	TopKDefault = 8
+	// MaxTopK bounds Query.TopK.
+	MaxTopK = 100
+	// BM25K1Default is Config.K1's default.
+	BM25K1Default = 1.2
+	// BM25BDefault is Config.B's default.
+	BM25BDefault = 0.75
+	// RerankWeightDefault is Config.RerankWeight's default.
+	RerankWeightDefault = 2.0
+	// WindowWeightDefault is Config.WindowWeight's default.
+	WindowWeightDefault = 0.8
+	// rerankCandidates is how many fused hits the sentence rerank rescores.
+	rerankCandidates = 20
 )
 
 // Config tunes retrieval. The zero value of each field selects its default.
@@ -106,7 +122,7 @@ func (c Config) withDefaults() Config {
 		c.TextWeight = TextWeightDefault
 	}
 	if c.Fusion == "" {
-		c.Fusion = FusionScore
+		c.Fusion = FusionDefault
 	}
 	if c.EfSearch <= 0 {
 		c.EfSearch = EfSearchDefault
@@ -189,23 +205,23 @@ func ParseMode(m string) (Mode, error) {
 	case Vector, Text:
 		return Mode(m), nil
 	}
-	return "", apperr.Invalidf("invalid_mode", "mode", "mode must be hybrid, vector or text, got %q", m)
+	return "", apperr.Invalidf(CodeInvalidMode, "mode", "mode must be hybrid, vector or text, got %q", m)
 }
 
 // Validate checks q and fills its defaults.
 func (q *Query) Validate() error {
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Text == "" {
-		return apperr.Invalidf("validation_failed", "query", "query must not be empty")
+		return apperr.Invalidf(apperr.CodeValidationFailed, "query", "query must not be empty")
 	}
 	if len([]rune(q.Text)) > 4000 {
-		return apperr.Invalidf("validation_failed", "query", "query must be at most 4000 characters")
+		return apperr.Invalidf(apperr.CodeValidationFailed, "query", "query must be at most 4000 characters")
 	}
 	if q.TopK == 0 {
 		q.TopK = TopKDefault
 	}
 	if q.TopK < 1 || q.TopK > MaxTopK {
-		return apperr.Invalidf("validation_failed", "top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
+		return apperr.Invalidf(apperr.CodeValidationFailed, "top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
 	}
 	m, err := ParseMode(string(q.Mode))
 	if err != nil {
@@ -405,8 +421,7 @@ func VectorSQL(model string, dim int) string {
 
 // likePrefix is the LIKE pattern matching paths strictly under prefix.
 func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "/%"
+	return pg.EscapeLike(prefix) + "/%"
 }
 
 // VectorLeg returns the k nearest current chunks of tenantID to v by

@@ -17,7 +17,7 @@ import (
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 type bundle struct {
 	pool   *pgxpool.Pool

@@ -18,13 +18,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 )
 
 // KeyPrefix starts every Cairn API key, so leaked keys are recognisable.
 const KeyPrefix = "cairn_"
 
 // ErrUnauthorized is returned for a missing, unknown or revoked key.
-var ErrUnauthorized = apperr.New(apperr.Unauthorized, "unauthorized", "missing, invalid or revoked API key")
+var ErrUnauthorized = apperr.New(apperr.Unauthorized, CodeUnauthorized, "missing, invalid or revoked API key")
 
 // Tenant is one customer of the service; every row of data belongs to one.
 type Tenant struct {
@@ -55,7 +56,7 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 func (s *Store) Create(ctx context.Context, name string) (Tenant, Key, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
-		return Tenant{}, Key{}, apperr.Invalidf("invalid_name", "name", "tenant name must be 1 to 200 characters")
+		return Tenant{}, Key{}, apperr.Invalidf(CodeInvalidName, "name", "tenant name must be 1 to 200 characters")
 	}
 	t := Tenant{ID: uuid.Must(uuid.NewV7()), Name: name}
 	var k Key
@@ -80,16 +81,12 @@ func (s *Store) CreateKey(ctx context.Context, tenantID uuid.UUID) (Key, error) 
 		return Key{}, fmt.Errorf("look up tenant: %w", err)
 	}
 	if !exists {
-		return Key{}, apperr.NotFoundf("tenant_not_found", "tenant %s does not exist", tenantID)
+		return Key{}, apperr.NotFoundf(CodeTenantNotFound, "tenant %s does not exist", tenantID)
 	}
 	return createKey(ctx, s.pool, tenantID)
 }
 
-type execer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func createKey(ctx context.Context, q execer, tenantID uuid.UUID) (Key, error) {
+func createKey(ctx context.Context, q pg.DB, tenantID uuid.UUID) (Key, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Key{}, fmt.Errorf("generate key: %w", err)
@@ -111,7 +108,7 @@ func (s *Store) Revoke(ctx context.Context, keyID uuid.UUID) error {
 		return fmt.Errorf("revoke key: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return apperr.NotFoundf("key_not_found", "no active key %s", keyID)
+		return apperr.NotFoundf(CodeKeyNotFound, "no active key %s", keyID)
 	}
 	return nil
 }

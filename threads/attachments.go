@@ -61,7 +61,7 @@ type File struct {
 }
 
 // ErrAttachmentNotFound is returned for an attachment that does not exist in the thread.
-var ErrAttachmentNotFound = apperr.NotFoundf("attachment_not_found", "attachment not found")
+var ErrAttachmentNotFound = apperr.NotFoundf(CodeAttachmentNotFound, "attachment not found")
 
 // DecodeBase64 decodes standard base64 (padding optional), or returns 422
 // attachment_invalid naming field.
@@ -71,7 +71,7 @@ func DecodeBase64(s, field string) ([]byte, error) {
 		b, err = base64.RawStdEncoding.DecodeString(s)
 	}
 	if err != nil {
-		return nil, apperr.Unprocessablef("attachment_invalid", field, "%s is not valid base64", field)
+		return nil, apperr.Unprocessablef(CodeAttachmentInvalid, field, "%s is not valid base64", field)
 	}
 	return b, nil
 }
@@ -98,21 +98,21 @@ type preparedAttachment struct {
 
 func prepareAttachments(in []NewAttachment, maxImageBytes int) ([]preparedAttachment, error) {
 	if len(in) > MaxAttachments {
-		return nil, apperr.Unprocessablef("attachment_invalid", "attachments", "at most %d attachments per message", MaxAttachments)
+		return nil, apperr.Unprocessablef(CodeAttachmentInvalid, "attachments", "at most %d attachments per message", MaxAttachments)
 	}
 	out := make([]preparedAttachment, len(in))
 	for i, a := range in {
 		field := fmt.Sprintf("attachments[%d]", i)
 		name, err := ValidateName(a.Name, field+".name")
 		if err != nil {
-			return nil, apperr.Unprocessablef("attachment_invalid", field+".name", "%s", err.(*apperr.Error).Message)
+			return nil, apperr.Unprocessablef(CodeAttachmentInvalid, field+".name", "%s", err.(*apperr.Error).Message)
 		}
 		mt, _, err := mime.ParseMediaType(a.MimeType)
 		if err != nil || !strings.Contains(mt, "/") {
-			return nil, apperr.Unprocessablef("attachment_invalid", field+".mime_type", "%s.mime_type must be a media type such as image/png", field)
+			return nil, apperr.Unprocessablef(CodeAttachmentInvalid, field+".mime_type", "%s.mime_type must be a media type such as image/png", field)
 		}
 		if len(a.Data) == 0 {
-			return nil, apperr.Unprocessablef("attachment_invalid", field+".data", "%s.data must not be empty", field)
+			return nil, apperr.Unprocessablef(CodeAttachmentInvalid, field+".data", "%s.data must not be empty", field)
 		}
 		p := preparedAttachment{name: name, mimeType: mt, data: a.Data}
 		if mt == "image/jpg" {
@@ -121,7 +121,7 @@ func prepareAttachments(in []NewAttachment, maxImageBytes int) ([]preparedAttach
 		if decode, ok := imageDecoders[mt]; ok {
 			data, w, h, err := ToJPEG(a.Data, mt, decode, maxImageBytes)
 			if err != nil {
-				return nil, apperr.Unprocessablef("attachment_invalid", field+".data", "%s.data does not decode as %s: %v", field, mt, err)
+				return nil, apperr.Unprocessablef(CodeAttachmentInvalid, field+".data", "%s.data does not decode as %s: %v", field, mt, err)
 			}
 			p.data, p.mimeType, p.width, p.height = data, "image/jpeg", &w, &h
 		}

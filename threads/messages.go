@@ -32,7 +32,7 @@ func ParseRole(s string) (Role, error) {
 	case RoleUser, RoleAssistant, RoleSystem:
 		return r, nil
 	}
-	return "", apperr.Unprocessablef("validation_failed", "role", "role must be USER, ASSISTANT or SYSTEM, got %q", s)
+	return "", apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role must be USER, ASSISTANT or SYSTEM, got %q", s)
 }
 
 // Limits of a message.
@@ -41,14 +41,16 @@ const (
 	MaxTextChars = 100_000
 	// MaxDetailsBytes bounds the JSON details of a message.
 	MaxDetailsBytes = 1 << 20
-	// ListLimitDefault is the default page size of ListMessages.
+	// ListLimitDefault is the default page size of ListMessages and of the
+	// thread list.
 	ListLimitDefault = 20
-	// ListLimitMax is the largest page size of ListMessages.
+	// ListLimitMax is the largest page size of ListMessages and of the
+	// thread list.
 	ListLimitMax = 100
 )
 
 // ErrMessageNotFound is returned for a message that does not exist in the thread.
-var ErrMessageNotFound = apperr.NotFoundf("message_not_found", "message not found")
+var ErrMessageNotFound = apperr.NotFoundf(CodeMessageNotFound, "message not found")
 
 // Content is a message's content as read, with citations and references
 // resolved.
@@ -132,13 +134,13 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 	}
 	in.Role = role
 	if !utf8.ValidString(in.Text) {
-		return in, nil, apperr.Unprocessablef("validation_failed", "content.text", "content.text must be valid UTF-8")
+		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text must be valid UTF-8")
 	}
 	if strings.TrimSpace(in.Text) == "" {
-		return in, nil, apperr.Unprocessablef("validation_failed", "content.text", "content.text is required and must not be blank")
+		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text is required and must not be blank")
 	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextChars {
-		return in, nil, apperr.Unprocessablef("text_too_long", "content.text", "content.text must be at most %d characters, got %d", MaxTextChars, n)
+		return in, nil, apperr.Unprocessablef(apperr.CodeTextTooLong, "content.text", "content.text must be at most %d characters, got %d", MaxTextChars, n)
 	}
 	if in.Metadata, err = validateObject(in.Metadata, "metadata"); err != nil {
 		return in, nil, err
@@ -147,10 +149,10 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 		in.Details = nil
 	}
 	if len(in.Details) > MaxDetailsBytes {
-		return in, nil, apperr.Unprocessablef("validation_failed", "details", "details must be at most %d bytes", MaxDetailsBytes)
+		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "details", "details must be at most %d bytes", MaxDetailsBytes)
 	}
 	if len(in.Details) > 0 && !json.Valid(in.Details) {
-		return in, nil, apperr.Unprocessablef("validation_failed", "details", "details must be JSON")
+		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "details", "details must be JSON")
 	}
 	if in.Citations == nil {
 		in.Citations = []Citation{}
@@ -263,7 +265,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 }
 
 func idConflict(id uuid.UUID) error {
-	return apperr.New(apperr.Conflict, "message_id_conflict", "message_id %s is used by a message of another thread", id).WithField("message_id")
+	return apperr.New(apperr.Conflict, CodeMessageIDConflict, "message_id %s is used by a message of another thread", id).WithField("message_id")
 }
 
 // existing returns the message id of the thread if it exists; a message

@@ -18,7 +18,7 @@ func TestMigrationsDownAndUpAgain(t *testing.T) {
 	defer pool.Close()
 	m, err := db.NewMigrator(pool)
 	require.NoError(t, err)
-	defer m.Close()
+	defer func() { require.NoError(t, m.Close()) }()
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
 	_, err = m.DownTo(ctx, 2)

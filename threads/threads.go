@@ -16,30 +16,23 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/pg"
 	"github.com/cairn-rag/cairn/pathtree"
 )
 
-// DB is what the store runs queries on: a *pgxpool.Pool or a pgx.Tx. Begin
-// on a pgx.Tx opens a savepoint, so every write of the store is atomic on
-// its own and also inside a caller's transaction.
-type DB interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-var _ DB = (*pgxpool.Pool)(nil)
+// DB is what the store runs queries on: a *pgxpool.Pool or a pgx.Tx
+// (pg.DB). Begin on a pgx.Tx opens a savepoint, so every write of the
+// store is atomic on its own and also inside a caller's transaction.
+type DB = pg.DB
 
 // MaxMetadataBytes bounds the JSON metadata of a thread or a message.
 const MaxMetadataBytes = 64 << 10
 
 // ErrThreadNotFound is returned for a thread that does not exist in the tenant.
-var ErrThreadNotFound = apperr.NotFoundf("thread_not_found", "thread not found")
+var ErrThreadNotFound = apperr.NotFoundf(CodeThreadNotFound, "thread not found")
 
 // Store reads and writes threads, messages and attachments. Its methods
 // taking a DB run on a pool or inside a caller's transaction; the others
@@ -122,11 +115,11 @@ func validateObject(raw json.RawMessage, field string) (json.RawMessage, error) 
 		return json.RawMessage(`{}`), nil
 	}
 	if len(raw) > MaxMetadataBytes {
-		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be at most %d bytes", field, MaxMetadataBytes)
+		return nil, apperr.Unprocessablef(apperr.CodeValidationFailed, field, "%s must be at most %d bytes", field, MaxMetadataBytes)
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, apperr.Unprocessablef("validation_failed", field, "%s must be a JSON object", field)
+		return nil, apperr.Unprocessablef(apperr.CodeValidationFailed, field, "%s must be a JSON object", field)
 	}
 	return raw, nil
 }
@@ -178,7 +171,7 @@ INSERT INTO path_parts (tenant_id, id, parent_id, name, kind, path) VALUES ($1, 
 }
 
 func nameConflict(path string) error {
-	return apperr.New(apperr.Conflict, "thread_name_conflict", "%s already exists", path).WithField("name")
+	return apperr.New(apperr.Conflict, CodeThreadNameConflict, "%s already exists", path).WithField("name")
 }
 
 // GetThread returns one thread. Errors: thread_not_found (404).
@@ -209,7 +202,7 @@ func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, folder stri
 	}
 	prefix := ""
 	if len(segs) > 0 {
-		prefix = pathtree.EscapeLike(joinPath(segs)) + "/%"
+		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
 	}
 	rows, err := s.pool.Query(ctx, `
 SELECT `+threadColumns+` FROM threads t
@@ -298,7 +291,7 @@ WHERE tenant_id = $1 AND id = $2`, tenantID, ppID, parent, newName, newPath); er
 			}
 			if _, err := tx.Exec(ctx, `
 UPDATE path_parts SET path = $3 || substr(path, $4), updated_at = now()
-WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pathtree.EscapeLike(oldPath)+"/%", newPath, len([]rune(oldPath))+1); err != nil {
+WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pg.EscapeLike(oldPath)+"/%", newPath, len([]rune(oldPath))+1); err != nil {
 				return fmt.Errorf("move thread contents: %w", err)
 			}
 		}

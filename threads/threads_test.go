@@ -18,7 +18,7 @@ import (
 	"github.com/cairn-rag/cairn/threads/threadstest"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 type bundle struct {
 	pool   *pgxpool.Pool

@@ -67,7 +67,7 @@ func (a *httpAPI) do(ctx context.Context, method, path string, body any, accept 
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
+		defer closeBody(resp.Body)
 		var p struct {
 			Code   string `json:"code"`
 			Detail string `json:"detail"`
@@ -87,9 +87,13 @@ func (a *httpAPI) getJSON(ctx context.Context, method, path string, body, out an
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// closeBody closes a response body that was read or is not wanted: its
+// error says nothing about the exchange, so it is dropped.
+func closeBody(body io.Closer) { _ = body.Close() }
 
 // splitFlags moves flags after positional arguments to the front, so
 // that `cairn search QUERY --mode text` parses like `--mode text QUERY`.

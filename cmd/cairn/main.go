@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/cairn-rag/cairn/internal/config"
@@ -32,6 +33,34 @@ var commands = map[string]command{}
 type environment struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// outErr is the first failed write to stdout (printf, println).
+	outErr error
+}
+
+// printf writes to standard output. The first failed write is kept and
+// fails the command (run reports it), so output lost to a full disk or a
+// closed pipe, such as an API key shown once, never looks like success.
+func (e *environment) printf(format string, args ...any) {
+	if e.outErr == nil {
+		if _, err := fmt.Fprintf(e.stdout, format, args...); err != nil {
+			e.outErr = fmt.Errorf("write output: %w", err)
+		}
+	}
+}
+
+// println writes args and a newline to standard output, like printf.
+func (e *environment) println(args ...any) {
+	if e.outErr == nil {
+		if _, err := fmt.Fprintln(e.stdout, args...); err != nil {
+			e.outErr = fmt.Errorf("write output: %w", err)
+		}
+	}
+}
+
+// notef writes a diagnostic to standard error. A failure to write there
+// has nowhere left to be reported, so it is dropped.
+func (e *environment) notef(format string, args ...any) {
+	_, _ = fmt.Fprintf(e.stderr, format, args...)
 }
 
 // config loads and validates the configuration.
@@ -61,17 +90,20 @@ func run(ctx context.Context, env *environment, args []string) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(env.stderr, "cairn: unknown command %q\n\n", args[0])
+		env.notef("cairn: unknown command %q\n\n", args[0])
 		usage(env.stderr)
 		return 2
 	}
-	if err := cmd.run(ctx, env, args[1:]); err != nil {
+	err := cmd.run(ctx, env, args[1:])
+	if err == nil {
+		err = env.outErr
+	}
+	if err != nil {
+		env.notef("cairn %s: %v\n", args[0], err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(env.stderr, "cairn %s: %v\n", args[0], err)
 			return 2
 		}
-		fmt.Fprintf(env.stderr, "cairn %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
@@ -82,14 +114,18 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
+// usage writes the command list to w (standard error or output, where a
+// failed write has nowhere to be reported).
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cairn COMMAND [ARGS]\n\ncommands:")
+	var b strings.Builder
+	b.WriteString("usage: cairn COMMAND [ARGS]\n\ncommands:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].summary)
 	}
+	_, _ = io.WriteString(w, b.String())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,7 @@ import (
 	"github.com/cairn-rag/cairn/tenants"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
 
 // runCLI runs the binary's entry point in-process with DATABASE_URL set.
 func runCLI(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
@@ -101,4 +102,19 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	code, _, stderr := runCLI(t, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "CAIRN_ADDR": "nope"}, "serve")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "CAIRN_ADDR must be host:port")
+}
+
+// failingWriter fails every write, like a closed pipe or a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestLostOutputFailsTheCommand(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"DATABASE_URL": testdb.URL(t)}
+	var errOut bytes.Buffer
+	env := &environment{stdout: failingWriter{}, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	code := run(context.Background(), env, []string{"tenant", "create", "Lost Output"})
+	require.Equal(t, 1, code, "a key that could not be shown must not look like success")
+	require.Contains(t, errOut.String(), "cairn tenant: write output: disk full")
 }

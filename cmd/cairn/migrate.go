@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -12,7 +13,7 @@ func init() {
 	commands["migrate"] = command{summary: "migrate up | down [--to N] | status", run: runMigrate}
 }
 
-func runMigrate(ctx context.Context, env *environment, args []string) error {
+func runMigrate(ctx context.Context, env *environment, args []string) (err error) {
 	if len(args) == 0 {
 		return usageError{"want up, down or status"}
 	}
@@ -35,7 +36,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer func() { err = errors.Join(err, m.Close()) }()
 	switch args[0] {
 	case "up":
 		applied, err := m.Up(ctx)
@@ -43,10 +44,10 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		if len(applied) == 0 {
-			fmt.Fprintln(env.stdout, "migrate: schema is current")
+			env.println("migrate: schema is current")
 		}
 		for _, v := range applied {
-			fmt.Fprintf(env.stdout, "migrate: applied %05d\n", v)
+			env.printf("migrate: applied %05d\n", v)
 		}
 	case "down":
 		if *to >= 0 {
@@ -55,7 +56,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 				return err
 			}
 			for _, v := range undone {
-				fmt.Fprintf(env.stdout, "migrate: rolled back %05d\n", v)
+				env.printf("migrate: rolled back %05d\n", v)
 			}
 			return nil
 		}
@@ -63,7 +64,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "migrate: rolled back %05d\n", v)
+		env.printf("migrate: rolled back %05d\n", v)
 	case "status":
 		st, err := m.Status(ctx)
 		if err != nil {
@@ -74,7 +75,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 			if s.Applied {
 				state = "applied " + s.AppliedAt.UTC().Format("2006-01-02T15:04:05Z")
 			}
-			fmt.Fprintf(env.stdout, "%05d  %-40s %s\n", s.Version, s.Name, state)
+			env.printf("%05d  %-40s %s\n", s.Version, s.Name, state)
 		}
 	default:
 		return usageError{fmt.Sprintf("unknown migrate action %q: want up, down or status", args[0])}

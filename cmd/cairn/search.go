@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"strings"
+
+	"github.com/cairn-rag/cairn/retrieval"
 )
 
 func init() {
 	commands["search"] = command{summary: "search QUERY [--folder PATH] [--mode hybrid|vector|text] [--top-k N]", run: runSearch}
 }
+
+// searchTopKDefault is how many hits `cairn search` asks for: fewer than
+// the API's retrieval.TopKDefault, to fit a terminal.
+const searchTopKDefault = 5
 
 type searchHit struct {
 	ChunkID          string  `json:"chunk_id"`
@@ -24,8 +29,8 @@ func runSearch(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	folder := fs.String("folder", "", "only documents under this folder")
-	mode := fs.String("mode", "hybrid", "hybrid, vector or text")
-	topK := fs.Int("top-k", 5, "number of results")
+	mode := fs.String("mode", string(retrieval.Hybrid), "hybrid, vector or text")
+	topK := fs.Int("top-k", searchTopKDefault, "number of results")
 	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "mode": true, "top-k": true})); err != nil {
 		return usageError{err.Error()}
 	}
@@ -48,11 +53,11 @@ func runSearch(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if len(res.Data) == 0 {
-		fmt.Fprintln(env.stdout, "no results")
+		env.println("no results")
 		return nil
 	}
 	for i, h := range res.Data {
-		fmt.Fprintf(env.stdout, "%d. %s v%d  score %.4f\n   %s\n   %s\n", i+1, h.DocumentName, h.VersionNumber, h.Score, h.MaterializedPath, snippet(h.Content, 240))
+		env.printf("%d. %s v%d  score %.4f\n   %s\n   %s\n", i+1, h.DocumentName, h.VersionNumber, h.Score, h.MaterializedPath, snippet(h.Content, 240))
 	}
 	return nil
 }

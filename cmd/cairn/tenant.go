@@ -50,7 +50,7 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "tenant_id: %s\napi_key:   %s\n(the key is shown once; store it now)\n", t.ID, k.Secret)
+		env.printf("tenant_id: %s\napi_key:   %s\n(the key is shown once; store it now)\n", t.ID, k.Secret)
 	case "key":
 		id, err := uuid.Parse(fs.Arg(0))
 		if err != nil {
@@ -60,7 +60,7 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "key_id:  %s\napi_key: %s\n", k.ID, k.Secret)
+		env.printf("key_id:  %s\napi_key: %s\n", k.ID, k.Secret)
 	case "revoke":
 		id, err := uuid.Parse(fs.Arg(0))
 		if err != nil {
@@ -69,14 +69,14 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 		if err := store.Revoke(ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "revoked key %s\n", id)
+		env.printf("revoked key %s\n", id)
 	case "list":
 		ts, err := store.List(ctx)
 		if err != nil {
 			return err
 		}
 		for _, t := range ts {
-			fmt.Fprintf(env.stdout, "%s  %s\n", t.ID, t.Name)
+			env.printf("%s  %s\n", t.ID, t.Name)
 		}
 	case "bootstrap":
 		if *keyFile == "" {
@@ -94,7 +94,7 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 func bootstrap(ctx context.Context, env *environment, _ *pgxpool.Pool, store *tenants.Store, keyFile string) error {
 	if b, err := os.ReadFile(keyFile); err == nil {
 		if _, err := store.Authenticate(ctx, strings.TrimSpace(string(b))); err == nil {
-			fmt.Fprintf(env.stderr, "tenant: default key in %s is valid\n", keyFile)
+			env.notef("tenant: default key in %s is valid\n", keyFile)
 			return nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -110,6 +110,6 @@ func bootstrap(ctx context.Context, env *environment, _ *pgxpool.Pool, store *te
 	if err := os.WriteFile(keyFile, []byte(k.Secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write key file: %w", err)
 	}
-	fmt.Fprintf(env.stderr, "tenant: created default tenant %s; its API key is in %s\n", t.ID, keyFile)
+	env.notef("tenant: created default tenant %s; its API key is in %s\n", t.ID, keyFile)
 	return nil
 }

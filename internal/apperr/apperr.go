@@ -1,6 +1,13 @@
 // Package apperr owns Cairn's domain error type: one Error with a small set
 // of kinds and a stable machine code. Domain packages return *Error (or wrap
-// one); the api package maps Kind to an HTTP status in exactly one place.
+// one); the api package maps Kind to an HTTP status and a coarse class in
+// exactly one place.
+//
+// Every public code is declared once, as a constant of type Code in the
+// package that owns it (codes.go); this package declares the few that
+// several packages share. No call site spells a code as a string literal:
+// internal/codescan's test fails on one, and api's test fails on a
+// declared code that api/openapi.yaml does not list.
 package apperr
 
 import (
@@ -33,12 +40,55 @@ const (
 	Unavailable
 	// BadGateway is an upstream model server that answered with an error: 502.
 	BadGateway
+	// NotAllowed is a method the resource does not support (the router's): 405.
+	NotAllowed
+
+	numKinds // keep last: the number of kinds
 )
+
+var kindNames = [numKinds]string{
+	Internal:      "Internal",
+	Invalid:       "Invalid",
+	Unauthorized:  "Unauthorized",
+	NotFound:      "NotFound",
+	Conflict:      "Conflict",
+	TooLarge:      "TooLarge",
+	Unsupported:   "Unsupported",
+	Unprocessable: "Unprocessable",
+	Unavailable:   "Unavailable",
+	BadGateway:    "BadGateway",
+	NotAllowed:    "NotAllowed",
+}
+
+// Kinds lists every Kind, in declaration order.
+func Kinds() []Kind {
+	ks := make([]Kind, numKinds)
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
+}
+
+// String returns the kind's name as declared ("NotFound").
+func (k Kind) String() string {
+	if k >= 0 && k < numKinds && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Code is a stable machine code, the "code" of a problem document (e.g.
+// "thread_not_found"). Declare each one once as a constant in the package
+// that owns it, and pass the constant.
+//
+// Code is an alias of string while code that predates it still handles
+// codes as plain strings; it documents which strings are codes.
+type Code = string
 
 // Error is a domain error with a stable machine code.
 type Error struct {
 	Kind    Kind
-	Code    string // stable machine code, e.g. "thread_not_found"
+	Code    Code   // stable machine code, e.g. "thread_not_found"
 	Message string // human-readable, safe to show to clients
 	Field   string // the offending field, when there is one
 	Err     error  // wrapped cause, never shown to clients
@@ -58,7 +108,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // New returns an *Error of the given kind and code.
-func New(kind Kind, code, format string, args ...any) *Error {
+func New(kind Kind, code Code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -70,19 +120,19 @@ func (e *Error) WithField(field string) *Error {
 }
 
 // NotFoundf is a NotFound error with code.
-func NotFoundf(code, format string, args ...any) *Error {
+func NotFoundf(code Code, format string, args ...any) *Error {
 	return New(NotFound, code, format, args...)
 }
 
 // Invalidf is an Invalid error with code, naming field when non-empty.
-func Invalidf(code, field, format string, args ...any) *Error {
+func Invalidf(code Code, field, format string, args ...any) *Error {
 	e := New(Invalid, code, format, args...)
 	e.Field = field
 	return e
 }
 
 // Unprocessablef is an Unprocessable error with code, naming field when non-empty.
-func Unprocessablef(code, field, format string, args ...any) *Error {
+func Unprocessablef(code Code, field, format string, args ...any) *Error {
 	e := New(Unprocessable, code, format, args...)
 	e.Field = field
 	return e
@@ -106,7 +156,7 @@ func KindOf(err error) Kind {
 }
 
 // Is reports whether err carries an *Error with the given code.
-func Is(err error, code string) bool {
+func Is(err error, code Code) bool {
 	e, ok := As(err)
 	return ok && e.Code == code
 }

@@ -12,30 +12,34 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/retrieval"
 )
 
-// Defaults for every setting.
+// Defaults of the settings this package owns: the HTTP server's, the
+// pool's and the process's. Settings of a domain package take that
+// package's ...Default (retrieval.RRFKDefault, embed.TimeoutDefault).
 const (
-	AddrDefault             = "127.0.0.1:8080"
-	MaxBodyBytesDefault     = 8 << 20
-	MaxUploadBytesDefault   = 64 << 20
-	RequestTimeoutDefault   = 60 * time.Second
-	ReadTimeoutDefault      = 60 * time.Second
-	WriteTimeoutDefault     = 300 * time.Second
-	ShutdownTimeoutDefault  = 20 * time.Second
-	DBMaxConnsDefault       = 20
-	WorkersDefault          = 2
-	ModelTimeoutDefault     = 120 * time.Second
+	AddrDefault            = "127.0.0.1:8080"
+	MaxBodyBytesDefault    = 8 << 20
+	MaxUploadBytesDefault  = 64 << 20
+	RequestTimeoutDefault  = 60 * time.Second
+	ReadTimeoutDefault     = 60 * time.Second
+	WriteTimeoutDefault    = 300 * time.Second
+	ShutdownTimeoutDefault = 20 * time.Second
+	DBMaxConnsDefault      = 20
+	WorkersDefault         = 2
+	ChatModelDefault       = "gpt-4o-mini"
+	// ModelTimeoutDefault bounds a call to a model server, chat or
+	// embeddings.
+	ModelTimeoutDefault = embed.TimeoutDefault
+	// The ingest defaults are still written here as well as in package
+	// ingest (issue 9, round 2: refer to ingest's once it is split).
 	ChunkSizeDefault        = 800
 	ChunkOverlapDefault     = 100
 	MaxTextCharsDefault     = 10_000_000
 	IngestJobTimeoutDefault = 30 * time.Minute
-	FusionDefault           = "score"
-	RRFKDefault             = 60
-	VectorWeightDefault     = 0.1
-	TextWeightDefault       = 1.0
-	EfSearchDefault         = 100
-	TextCandidatesDefault   = 300
 )
 
 // Config is Cairn's validated configuration.
@@ -122,7 +126,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Workers:          int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
 		OpenAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		OpenAIBaseURL:    strings.TrimSpace(getenv("OPENAI_BASE_URL")),
-		ChatModel:        p.str("CAIRN_CHAT_MODEL", "gpt-4o-mini"),
+		ChatModel:        p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
 		EmbedModel:       strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
 		EmbedDim:         int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
 		ModelTimeout:     p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
@@ -130,12 +134,12 @@ func Load(getenv func(string) string) (Config, error) {
 		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
 		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
 		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
-		Fusion:           p.str("CAIRN_FUSION", FusionDefault),
-		RRFK:             p.float("CAIRN_RRF_K", RRFKDefault, 1, 10000),
-		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", VectorWeightDefault, 0.001, 100),
-		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", TextWeightDefault, 0.001, 100),
-		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", EfSearchDefault, 10, 1000)),
-		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", TextCandidatesDefault, 10, 1_000_000)),
+		Fusion:           p.str("CAIRN_FUSION", retrieval.FusionDefault),
+		RRFK:             p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
+		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
+		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
+		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
+		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
 	}
 	if c.ChunkOverlap*2 > c.ChunkSize {
 		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
@@ -159,7 +163,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.EmbedModel != "" && !c.UsesOpenAI() {
 		p.fail("CAIRN_EMBED_MODEL", "needs OPENAI_BASE_URL or OPENAI_API_KEY")
 	}
-	if c.Fusion != "score" && c.Fusion != "rrf" {
+	if c.Fusion != retrieval.FusionScore && c.Fusion != retrieval.FusionRRF {
 		p.fail("CAIRN_FUSION", fmt.Sprintf("must be score or rrf, got %q", c.Fusion))
 	}
 	if len(p.errs) > 0 {

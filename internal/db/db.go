@@ -76,13 +76,11 @@ func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	gp, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
 	if err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("goose provider: %w", err)
+		return nil, errors.Join(fmt.Errorf("goose provider: %w", err), sqlDB.Close())
 	}
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("river migrator: %w", err)
+		return nil, errors.Join(fmt.Errorf("river migrator: %w", err), sqlDB.Close())
 	}
 	return &Migrator{pool: pool, sqlDB: sqlDB, goose: gp, river: rm}, nil
 }

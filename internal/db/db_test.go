@@ -19,7 +19,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	defer pool.Close()
 	m, err := db.NewMigrator(pool)
 	require.NoError(t, err)
-	defer m.Close()
+	defer func() { require.NoError(t, m.Close()) }()
 
 	require.ErrorIs(t, m.CheckCurrent(ctx), db.ErrSchemaBehind, "a fresh database is behind")
 

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/db"
@@ -35,14 +37,40 @@ var (
 	initErr error
 )
 
+// Option changes what Main checks after the tests.
+type Option func(*mainOptions)
+
+type mainOptions struct {
+	leaks    bool
+	leakOpts []goleak.Option
+}
+
+// VerifyNoLeaks makes Main fail the run when goroutines the tests started
+// are still running once they ended and the pool is closed (goleak; opts
+// may ignore known ones). For packages that start servers, workers or
+// streams.
+func VerifyNoLeaks(opts ...goleak.Option) Option {
+	return func(o *mainOptions) { o.leaks, o.leakOpts = true, opts }
+}
+
 // Main runs the package's tests and then drops its database. Call it from
 // TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M, opts ...Option) {
+	var o mainOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	code := m.Run()
 	if pool != nil {
 		pool.Close()
 		if err := dropDatabase(dbURL); err != nil {
 			fmt.Fprintln(os.Stderr, "testdb:", err)
+		}
+	}
+	if o.leaks && code == 0 {
+		if err := goleak.Find(o.leakOpts...); err != nil {
+			fmt.Fprintln(os.Stderr, "testdb: goroutines leaked by the tests:", err)
+			code = 1
 		}
 	}
 	os.Exit(code)
@@ -76,7 +104,7 @@ func Fresh(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("testdb: connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("testdb: create %s: %v", name, err)
 	}
@@ -141,7 +169,7 @@ func setup() {
 			initErr = fmt.Errorf("connect: %w", err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer closeAdmin(ctx, conn)
 		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
 			pgx.Identifier{name}.Sanitize(), pgx.Identifier{tpl}.Sanitize())); err != nil {
 			initErr = fmt.Errorf("clone template %s: %w", tpl, err)
@@ -171,11 +199,11 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("connect to %s: %w", redact(admin), err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
 		return "", fmt.Errorf("template lock: %w", err)
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck // closing the connection releases the lock anyway
 
 	var ready bool
 	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, tpl).Scan(&ready)
@@ -201,7 +229,7 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 		return "", err
 	}
 	_, err = m.Up(ctx)
-	m.Close()
+	err = errors.Join(err, m.Close())
 	p.Close()
 	if err != nil {
 		return "", fmt.Errorf("migrate template: %w", err)
@@ -211,6 +239,10 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	}
 	return tpl, nil
 }
+
+// closeAdmin closes an admin connection. Its statements have each run in
+// their own implicit transaction, so a failed close loses nothing.
+func closeAdmin(ctx context.Context, conn *pgx.Conn) { _ = conn.Close(ctx) }
 
 func dropDatabase(u string) error {
 	parsed, err := url.Parse(u)
@@ -225,7 +257,7 @@ func dropDatabase(u string) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(ctx)
+	defer closeAdmin(ctx, conn)
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop %s: %w", name, err)
 	}

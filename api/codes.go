@@ -1,0 +1,39 @@
+package api
+
+import "github.com/cairn-rag/cairn/internal/apperr"
+
+// The public error codes of the HTTP layer itself: malformed requests the
+// domain packages never see, and the router's and readiness answers. Every
+// code a response can carry is listed, with its class, in the Problem
+// schema of api/openapi.yaml.
+const (
+	// CodeInvalidJSON is a body that is empty, malformed, truncated or more
+	// than one JSON value.
+	CodeInvalidJSON apperr.Code = "invalid_json"
+	// CodeUnknownField is a JSON key or form field the request type lacks;
+	// the field names its path.
+	CodeUnknownField apperr.Code = "unknown_field"
+	// CodeInvalidField is a JSON value of the wrong type, or an undecodable
+	// one (bad base64).
+	CodeInvalidField apperr.Code = "invalid_field"
+	// CodeInvalidMultipart is a multipart body that cannot be read.
+	CodeInvalidMultipart apperr.Code = "invalid_multipart"
+	// CodeInvalidID is a path or body id that is not a UUID.
+	CodeInvalidID apperr.Code = "invalid_id"
+	// CodeInvalidParameter is a query parameter out of range or of the
+	// wrong form.
+	CodeInvalidParameter apperr.Code = "invalid_parameter"
+	// CodeIngestFailed is an upload awaited with ?wait=true whose ingest
+	// job failed.
+	CodeIngestFailed apperr.Code = "ingest_failed"
+	// CodeRouteNotFound is a path no route serves.
+	CodeRouteNotFound apperr.Code = "route_not_found"
+	// CodeMethodNotAllowed is a method a route does not serve.
+	CodeMethodNotAllowed apperr.Code = "method_not_allowed"
+	// CodeNotReady is /readyz while the database is unreachable or its
+	// schema is not current.
+	CodeNotReady apperr.Code = "not_ready"
+	// CodeTimeout is a request whose context ended (timeout or client gone)
+	// before it was answered.
+	CodeTimeout apperr.Code = "timeout"
+)
