@@ -1,8 +1,10 @@
 package ingest
 
+import "github.com/cairn-rag/cairn/internal/apperr"
+
 // Public error codes of the ingest service (the store, extraction and
 // job packages declare their own).
 const (
 	// CodePayloadTooLarge: a file over Options.MaxBytes (413).
-	CodePayloadTooLarge = "payload_too_large"
+	CodePayloadTooLarge = apperr.CodePayloadTooLarge
 )

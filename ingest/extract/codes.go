@@ -1,12 +1,14 @@
 package extract
 
+import "github.com/cairn-rag/cairn/internal/apperr"
+
 // Public error codes of extraction (the code of a problem+json and of a
 // failed ingest job's error).
 const (
 	// CodeUnsupportedMediaType is content Cairn cannot extract text from (415).
-	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnsupportedMediaType = apperr.CodeUnsupportedMediaType
 	// CodeExtractionFailed is a file of a supported type that does not parse (422).
 	CodeExtractionFailed = "extraction_failed"
 	// CodeTextTooLong is extracted text over Limits.MaxChars (413).
-	CodeTextTooLong = "text_too_long"
+	CodeTextTooLong = apperr.CodeTextTooLong
 )

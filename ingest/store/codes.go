@@ -1,5 +1,10 @@
 package store
 
+import (
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/pathtree"
+)
+
 // Public error codes of the document store.
 const (
 	// CodeDocumentNotFound: no document with that id in the tenant (404).
@@ -12,7 +17,7 @@ const (
 	CodeJobNotFound = "job_not_found"
 	// CodePathConflict: the document's path is taken by something that is
 	// not a document, or is being created concurrently (409).
-	CodePathConflict = "path_conflict"
+	CodePathConflict = pathtree.CodePathConflict
 	// CodeValidationFailed: an invalid folder or name (422).
-	CodeValidationFailed = "validation_failed"
+	CodeValidationFailed = apperr.CodeValidationFailed
 )

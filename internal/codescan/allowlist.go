@@ -16,11 +16,6 @@ var LiteralCodeAllowList = map[string][]string{
 	"answer/answer.go":     nil,
 	"answer/openai.go":     nil,
 	"api/answers.go":       nil,
-	"ingest/dir.go":        nil,
-	"ingest/extract.go":    nil,
-	"ingest/path.go":       nil,
-	"ingest/service.go":    {"document_not_found", "chunk_not_found", "version_not_found", "job_not_found"}, // notFound(what) builds what+"_not_found"
-	"ingest/worker.go":     nil,
 	"threads/citations.go": nil,
 }
 
