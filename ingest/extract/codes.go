@@ -8,7 +8,7 @@ const (
 	// CodeUnsupportedMediaType is content Cairn cannot extract text from (415).
 	CodeUnsupportedMediaType = apperr.CodeUnsupportedMediaType
 	// CodeExtractionFailed is a file of a supported type that does not parse (422).
-	CodeExtractionFailed = "extraction_failed"
+	CodeExtractionFailed apperr.Code = "extraction_failed"
 	// CodeTextTooLong is extracted text over Limits.MaxChars (413).
 	CodeTextTooLong = apperr.CodeTextTooLong
 )

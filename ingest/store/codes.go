@@ -8,13 +8,13 @@ import (
 // Public error codes of the document store.
 const (
 	// CodeDocumentNotFound: no document with that id in the tenant (404).
-	CodeDocumentNotFound = "document_not_found"
+	CodeDocumentNotFound apperr.Code = "document_not_found"
 	// CodeVersionNotFound: no version with that id in the tenant (404).
-	CodeVersionNotFound = "version_not_found"
+	CodeVersionNotFound apperr.Code = "version_not_found"
 	// CodeChunkNotFound: no chunk with that id in the tenant (404).
-	CodeChunkNotFound = "chunk_not_found"
+	CodeChunkNotFound apperr.Code = "chunk_not_found"
 	// CodeJobNotFound: no ingest job with that id in the tenant (404).
-	CodeJobNotFound = "job_not_found"
+	CodeJobNotFound apperr.Code = "job_not_found"
 	// CodePathConflict: the document's path is taken by something that is
 	// not a document, or is being created concurrently (409).
 	CodePathConflict = pathtree.CodePathConflict
