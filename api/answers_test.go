@@ -19,6 +19,8 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
+	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/ingesttest"
@@ -45,7 +47,8 @@ func newAskServer(t *testing.T, a answer.Answerer) askServer {
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)
 	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
-		Threads: threads.NewStore(pool), Search: s, Answers: &answer.Pipeline{Searcher: s, Answerer: a}})
+		Threads: threads.NewStore(pool), Search: s, Ask: ask.New(pool, threads.NewStore(pool), &answer.Pipeline{Searcher: s, Answerer: a},
+			ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout)})})
 	return askServer{h: srv.Handler(), ingest: svc, tenant: tenant, key: key}
 }
 
@@ -171,7 +174,7 @@ func TestUserMessageExtractive(t *testing.T) {
 		require.Contains(t, p.AssistantMessage.Content.Text, "Paris is the capital")
 		require.NotEmpty(t, p.AssistantMessage.Content.Citations)
 		for _, c := range p.AssistantMessage.Content.Citations {
-			require.Equal(t, c.Quote, answer.Slice(a.chunkContent(t, c.ChunkID), c.StartChar, c.Length))
+			require.Equal(t, c.Quote, citation.Slice(a.chunkContent(t, c.ChunkID), c.StartChar, c.Length))
 			require.Equal(t, doc.Document.ID, *c.DocumentID)
 			require.Equal(t, 1, *c.VersionNumber)
 		}
