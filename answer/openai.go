@@ -258,7 +258,7 @@ func (o *OpenAI) call(ctx context.Context, model string, msgs []openai.ChatCompl
 		out.latency = time.Since(t0)
 		return out, modelError(ctx, err)
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	var content strings.Builder
 	emitted := 0
 	marker := -1
@@ -384,7 +384,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = min(after, t.maxWait)
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		timer := time.NewTimer(wait)
 		select {
 		case <-req.Context().Done():

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer mig.Close()
+	defer func() { _ = mig.Close() }()
 	if err := mig.CheckCurrent(ctx); err != nil {
 		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
 	}
