@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -23,9 +24,10 @@ type userMessageRequest struct {
 	Content struct {
 		Text string `json:"text"`
 	} `json:"content"`
-	MessageID *uuid.UUID `json:"message_id"`
-	Stream    bool       `json:"stream"`
-	Retrieval *struct {
+	MessageID  *uuid.UUID `json:"message_id"`
+	Stream     bool       `json:"stream"`
+	Background bool       `json:"background"`
+	Retrieval  *struct {
 		PathPrefix string `json:"path_prefix"`
 		TopK       int    `json:"top_k"`
 	} `json:"retrieval"`
@@ -39,7 +41,10 @@ type userMessageResponse struct {
 
 // userMessage asks the question (ask.Service) and answers as JSON, or as
 // Server-Sent Events when the body says stream or the client accepts
-// text/event-stream. A replay of a stored answer is 200, a new one 201.
+// text/event-stream (each event with its id in the thread's log; a
+// Last-Event-ID header resumes after it). A replay of a stored answer is
+// 200, a new one 201; background: true answers 202 at once with the
+// pending answer, which a River job generates.
 func (s *Server) userMessage(c *gin.Context) {
 	threadID, err := pathUUID(c, "thread_id")
 	if err != nil {
@@ -56,13 +61,31 @@ func (s *Server) userMessage(c *gin.Context) {
 		q.PathPrefix, q.TopK = req.Retrieval.PathPrefix, req.Retrieval.TopK
 	}
 	ctx, tenant := c.Request.Context(), tenantID(c)
+	if req.Background {
+		sub, err := s.deps.Ask.Submit(ctx, tenant, threadID, q, true)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		status := http.StatusAccepted
+		if sub.Replayed {
+			status = http.StatusOK
+		}
+		c.JSON(status, userMessageResponse{UserMessage: sub.User, AssistantMessage: sub.Answer})
+		return
+	}
+	after, err := lastEventID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	var sse *sseWriter
 	var sink ask.Sink
 	if req.Stream || strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
 		sse = &sseWriter{s: s, c: c}
 		sink = sse.send
 	}
-	out, err := s.deps.Ask.Ask(ctx, tenant, threadID, q, sink)
+	out, err := s.deps.Ask.Ask(ctx, tenant, threadID, q, after, sink)
 	switch {
 	case sse != nil && sse.started:
 		if err != nil {
@@ -117,8 +140,24 @@ func (w *sseWriter) send(ev ask.Event) {
 	if err != nil {
 		return
 	}
+	if ev.Seq > 0 {
+		_, _ = fmt.Fprintf(w.c.Writer, "id: %d\n", ev.Seq)
+	}
 	_, _ = fmt.Fprintf(w.c.Writer, "event: %s\ndata: %s\n\n", ev.Type, b)
 	w.c.Writer.Flush()
+}
+
+// lastEventID reads the SSE Last-Event-ID header (0 when absent).
+func lastEventID(c *gin.Context) (int64, error) {
+	v := strings.TrimSpace(c.GetHeader("Last-Event-ID"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, apperr.Invalidf(CodeInvalidParameter, "Last-Event-ID", "Last-Event-ID must be an event id (a non-negative integer), got %q", v)
+	}
+	return n, nil
 }
 
 // eventError is the payload of an SSE error event: the code and detail of

@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/ask/asktest"
 	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
@@ -35,6 +36,9 @@ type askServer struct {
 	ingest *ingest.Service
 	tenant uuid.UUID
 	key    string
+	// replica builds another server over the same database and tenant,
+	// with its own answer service and event listener (a second replica).
+	replica func(t *testing.T) http.Handler
 }
 
 func newAskServer(t *testing.T, a answer.Answerer) askServer {
@@ -46,10 +50,11 @@ func newAskServer(t *testing.T, a answer.Answerer) askServer {
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)
-	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
-		Threads: threads.NewStore(pool), Search: s, Ask: ask.New(pool, threads.NewStore(pool), &answer.Pipeline{Searcher: s, Answerer: a},
-			ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout)})})
-	return askServer{h: srv.Handler(), ingest: svc, tenant: tenant, key: key}
+	build := func(t *testing.T) http.Handler {
+		return api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
+			Threads: threads.NewStore(pool), Search: s, Ask: asktest.Service(t, pool, s, a, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: 2})}).Handler()
+	}
+	return askServer{h: build(t), ingest: svc, tenant: tenant, key: key, replica: build}
 }
 
 func (a askServer) upload(t *testing.T, folder, name, text string) ingest.UploadResult {
@@ -259,6 +264,7 @@ func gatedFake(t *testing.T, content string, release chan struct{}, status int) 
 }
 
 type sseEvent struct {
+	id   string
 	name string
 	data string
 }
@@ -272,8 +278,12 @@ func readEvents(t *testing.T, r io.Reader, stopAfter string) []sseEvent {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
 		case strings.HasPrefix(line, "event: "):
 			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, ":"): // a comment (keepalive)
+			continue
 		case strings.HasPrefix(line, "data: "):
 			cur.data = strings.TrimPrefix(line, "data: ")
 		case line == "":

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	}
 	if s.deps.Ask != nil {
 		s.registerAnswerRoutes(jsonRoutes)
+		// Thread streams are long-lived: no request timeout.
+		s.registerStreamRoutes(e.Group("/v1", s.authenticate()))
 	}
 	if s.deps.Ingest != nil {
 		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)

@@ -23,12 +23,12 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/ask/asktest"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/tenants"
-	"github.com/cairn-rag/cairn/threads"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -138,7 +138,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := api.New(api.Deps{Config: cfg, Logger: discard(), Pool: pool, Tenants: tenants.NewStore(pool), Search: s,
-		Ask: ask.New(pool, threads.NewStore(pool), &answer.Pipeline{Searcher: s, Answerer: answer.Extractive{}}, ask.Config{})}).Handler()
+		Ask: asktest.Service(b, pool, s, answer.Extractive{}, ask.Config{})}).Handler()
 	qs := make([]string, queries)
 	vecs := make([][]float32, queries)
 	for i := range qs {

@@ -1,24 +1,33 @@
 // Package ask is the answer use case: a user message goes into a thread
-// and comes back answered. Service.Ask stores the USER message (idempotent
-// on its id), finds a stored answer to it or retrieves, generates and
-// stores the ASSISTANT message with its citations and execution steps,
-// and reports each stage as an Event. The HTTP server, the CLI and any job
-// call it; they only turn events into their own format.
+// and comes back answered. Submit stores the USER message (idempotent on
+// its id) with its ASSISTANT answer, pending, and a River job, in one
+// transaction; the answer is generated in this process (Ask) or by the
+// job (background mode, or after a crash), and every stage is appended
+// to the thread's event log (package events). Ask follows that log and
+// reports each stage as an Event, so a stream resumes from any event id.
+// The HTTP server, the compatible APIs and the CLI call it; they only turn
+// events into their own format.
 package ask
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/citation"
+	"github.com/cairn-rag/cairn/events"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -30,9 +39,6 @@ const (
 	HistoryMessagesDefault = 20
 	// TopKMax is the largest retrieval top_k a question may ask for.
 	TopKMax = 100
-	// waitPoll is how often a request waits for a concurrent generation
-	// of the same message to finish.
-	waitPoll = 100 * time.Millisecond
 )
 
 // Config configures a Service.
@@ -43,9 +49,17 @@ type Config struct {
 	GenerationTimeout time.Duration
 	// HistoryMessages is how many earlier messages form the conversation.
 	HistoryMessages int
+	// Workers is how many background answers this process generates at
+	// once (River queue Queue); 0 makes a Service that only enqueues.
+	Workers int
+	// Queue is the River queue of answer jobs (QueueDefault when empty).
+	Queue string
 	// Logger receives generation failures.
 	Logger *slog.Logger
 }
+
+// QueueDefault is the River queue of answer jobs.
+const QueueDefault = "answers"
 
 // GenerationTimeout is the Config.GenerationTimeout for a model timeout:
 // the model call's own bound plus time to retrieve and store.
@@ -59,10 +73,19 @@ type Service struct {
 	threads  *threads.Store
 	pipeline *answer.Pipeline
 	cfg      Config
+	hub      *events.Hub
+	river    *river.Client[pgx.Tx]
+
+	// running tracks in-process generations, which outlive their request.
+	running sync.WaitGroup
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
-// New returns a Service; zero Config fields take their defaults.
-func New(pool *pgxpool.Pool, th *threads.Store, p *answer.Pipeline, cfg Config) *Service {
+// New returns a Service over pool; zero Config fields take their
+// defaults. Call Start to listen for events and work background answers,
+// and Stop to end both.
+func New(pool *pgxpool.Pool, th *threads.Store, p *answer.Pipeline, cfg Config) (*Service, error) {
 	if cfg.GenerationTimeout <= 0 {
 		cfg.GenerationTimeout = 90 * time.Second
 	}
@@ -72,8 +95,79 @@ func New(pool *pgxpool.Pool, th *threads.Store, p *answer.Pipeline, cfg Config) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{pool: pool, threads: th, pipeline: p, cfg: cfg}
+	if cfg.Queue == "" {
+		cfg.Queue = QueueDefault
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("ask: Workers must not be negative, got %d", cfg.Workers)
+	}
+	s := &Service{pool: pool, threads: th, pipeline: p, cfg: cfg, hub: events.NewHub(pool, cfg.Logger)}
+	rc := &river.Config{Logger: cfg.Logger}
+	if cfg.Workers > 0 {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
+			return nil, fmt.Errorf("register answer worker: %w", err)
+		}
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
+		rc.JobTimeout = cfg.GenerationTimeout
+		rc.RescueStuckJobsAfter = cfg.GenerationTimeout + 30*time.Second
+		rc.FetchCooldown = 20 * time.Millisecond
+		rc.FetchPollInterval = 500 * time.Millisecond
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	s.river = c
+	return s, nil
 }
+
+// Start listens for the event log's notifications and, with Workers > 0,
+// works background answers, until Stop or until ctx ends.
+func (s *Service) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.hub.Run(ctx)
+	}()
+	if s.cfg.Workers > 0 {
+		if err := s.river.Start(ctx); err != nil {
+			s.cancel()
+			<-s.done
+			return fmt.Errorf("start answer workers: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stop lets in-process and background answers finish until ctx ends
+// (then cancels the background ones: they run again after River's rescue
+// delay) and stops listening.
+func (s *Service) Stop(ctx context.Context) error {
+	var err error
+	if s.cfg.Workers > 0 && s.cancel != nil {
+		if err = s.river.Stop(ctx); err != nil {
+			err = errors.Join(err, s.river.StopAndCancel(context.WithoutCancel(ctx)))
+		}
+	}
+	waited := make(chan struct{})
+	go func() { s.running.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	return err
+}
+
+// Hub returns the event hub that the Service's followers use (for the
+// thread streams).
+func (s *Service) Hub() *events.Hub { return s.hub }
 
 // AnswererName names the answerer (its model) for clients.
 func (s *Service) AnswererName() string { return s.pipeline.Answerer.Name() }
@@ -112,8 +206,10 @@ const (
 
 // Event is one stage of an answer. Message is set for user_message and
 // assistant_message, Text for delta, Citation for citation, Step for step
-// and Err for error.
+// and Err for error. Seq is its id in the thread's event log (0 for a
+// stateless completion).
 type Event struct {
+	Seq      int64
 	Type     EventType
 	Message  *threads.Message
 	Text     string
@@ -131,11 +227,8 @@ type Outcome struct {
 	User threads.Message
 	// Assistant is the stored ASSISTANT message (is_error when generation failed).
 	Assistant threads.Message
-	// Replayed is true when the answer was stored before this call.
+	// Replayed is true when the question was taken before this call.
 	Replayed bool
-	// GenerationErr is why generation failed, when it did; the failure is
-	// also stored as Assistant.
-	GenerationErr error
 }
 
 // metadata links an assistant message to the user message it answers.
@@ -143,169 +236,268 @@ type metadata struct {
 	Answers uuid.UUID `json:"answers"`
 }
 
-// Ask stores q as a USER message of the thread and answers it, sending
-// each stage to sink (which may be nil). Errors before user_message was
-// sent leave nothing stored; an error after it is a failure to store the
-// answer. Concurrent calls with one message id generate once: the others
-// wait for that answer and return it as a replay. A retry whose text
-// differs from the stored message is 409 message_id_conflict.
-func (s *Service) Ask(ctx context.Context, tenant, threadID uuid.UUID, q Question, sink Sink) (Outcome, error) {
-	if sink == nil {
-		sink = func(Event) {}
-	}
+// Submission is a taken question: the USER message and its answer
+// (pending until it is stored).
+type Submission struct {
+	User   threads.Message
+	Answer threads.Message
+	// Replayed is true when the question was taken before (same message id).
+	Replayed bool
+}
+
+// Submit stores q as a USER message of the thread with its answer,
+// pending, and the River job that generates it, in one transaction. In
+// background mode the job runs at once; otherwise it is a fallback that
+// runs after GenerationTimeout, in case the process that answers in line
+// (Ask) dies. A question taken before (same message id and text) returns
+// the stored pair; another text with that id is 409 message_id_conflict.
+func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Question, background bool) (Submission, error) {
 	if q.TopK < 0 || q.TopK > TopKMax {
-		return Outcome{}, apperr.Invalidf(apperr.CodeValidationFailed, "retrieval.top_k", "top_k must be between 0 (the default) and %d, got %d", TopKMax, q.TopK)
+		return Submission{}, apperr.Invalidf(apperr.CodeValidationFailed, "retrieval.top_k", "top_k must be between 0 (the default) and %d, got %d", TopKMax, q.TopK)
 	}
 	q.Model = strings.TrimSpace(q.Model)
-	user, created, err := s.threads.CreateMessage(ctx, nil, tenant, threadID, threads.NewMessage{
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return Submission{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	user, created, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, threads.NewMessage{
 		ID: q.MessageID, Role: threads.RoleUser, Text: q.Text})
 	if err != nil {
-		return Outcome{}, err
+		return Submission{}, err
 	}
 	if !created {
 		if user.Role != threads.RoleUser {
-			return Outcome{}, apperr.New(apperr.Conflict, threads.CodeMessageIDConflict, "message_id %s names a %s message", user.ID, user.Role).WithField("message_id")
+			return Submission{}, apperr.New(apperr.Conflict, threads.CodeMessageIDConflict, "message_id %s names a %s message", user.ID, user.Role).WithField("message_id")
 		}
 		if user.Content.Text != q.Text {
-			return Outcome{}, apperr.New(apperr.Conflict, threads.CodeMessageIDConflict, "message_id %s was sent before with a different text", user.ID).WithField("content.text")
+			return Submission{}, apperr.New(apperr.Conflict, threads.CodeMessageIDConflict, "message_id %s was sent before with a different text", user.ID).WithField("content.text")
 		}
-	}
-	sink(Event{Type: EventUserMessage, Message: &user})
-
-	genCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GenerationTimeout)
-	defer cancel()
-	out, err := s.answerOnce(genCtx, tenant, threadID, user, q, sink)
-	if err != nil {
-		return Outcome{User: user}, err
-	}
-	if out.GenerationErr != nil {
-		sink(Event{Type: EventError, Err: out.GenerationErr})
-	}
-	sink(Event{Type: EventAssistantMessage, Message: &out.Assistant})
-	sink(Event{Type: EventDone})
-	return out, nil
-}
-
-// answerOnce generates the answer to user unless it is stored. It claims
-// the user message first (answer_claims), so one message id is answered
-// once across requests and replicas, without holding a connection while
-// the model works. A call that finds the message claimed waits until the
-// answer is stored, or until the claim expired or was released, then
-// claims it itself.
-func (s *Service) answerOnce(ctx context.Context, tenant, threadID uuid.UUID, user threads.Message, q Question, sink Sink) (Outcome, error) {
-	for {
-		if prev, ok, err := s.findAnswer(ctx, nil, tenant, threadID, user); err != nil {
-			return Outcome{}, err
+		// Concurrent submits of one question serialise here.
+		if err := s.threads.LockMessage(ctx, tx, tenant, threadID, user.ID); err != nil {
+			return Submission{}, err
+		}
+		if ans, ok, err := s.threads.AnswerTo(ctx, tx, tenant, threadID, user.ID); err != nil {
+			return Submission{}, err
 		} else if ok {
-			return Outcome{User: user, Assistant: prev, Replayed: true}, nil
-		}
-		claimed, err := s.claim(ctx, tenant, threadID, user.ID)
-		if err != nil {
-			return Outcome{}, err
-		}
-		if claimed {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return Outcome{}, apperr.New(apperr.Unavailable, CodeAnswerInProgress, "the answer to message %s is still being generated", user.ID).WithField("message_id")
-		case <-time.After(waitPoll):
+			if err := tx.Commit(ctx); err != nil {
+				return Submission{}, fmt.Errorf("commit: %w", err)
+			}
+			return Submission{User: user, Answer: ans, Replayed: true}, nil
 		}
 	}
-	// Claimed: a run that stored the answer between our read and our
-	// claim has deleted its claim with the answer, so read once more.
-	if prev, ok, err := s.findAnswer(ctx, nil, tenant, threadID, user); err != nil || ok {
-		s.release(tenant, user.ID)
-		return Outcome{User: user, Assistant: prev, Replayed: ok}, err
-	}
-	out, err := s.generate(ctx, tenant, threadID, user, q, sink)
+	md, _ := json.Marshal(metadata{Answers: user.ID})
+	ans, _, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, threads.NewMessage{
+		Role: threads.RoleAssistant, Pending: true, AnswerTo: &user.ID, Metadata: md})
 	if err != nil {
-		s.release(tenant, user.ID)
+		return Submission{}, err
 	}
-	return out, err
+	opts := &river.InsertOpts{Queue: s.cfg.Queue, MaxAttempts: 3}
+	if !background {
+		opts.ScheduledAt = time.Now().Add(s.cfg.GenerationTimeout)
+	}
+	args := jobArgs{TenantID: tenant, ThreadID: threadID, AnswerID: ans.ID, UserID: user.ID,
+		PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}
+	if _, err := s.river.InsertTx(ctx, tx, args, opts); err != nil {
+		return Submission{}, fmt.Errorf("enqueue answer: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Submission{}, fmt.Errorf("commit: %w", err)
+	}
+	s.hub.Notify(tenant, threadID)
+	return Submission{User: user, Answer: ans, Replayed: !created}, nil
 }
 
-// claim claims the answer to a user message for GenerationTimeout; it
-// reports false when a live claim of another run holds it.
-func (s *Service) claim(ctx context.Context, tenant, threadID, userID uuid.UUID) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
-INSERT INTO answer_claims (tenant_id, user_message_id, thread_id, claimed_until)
-VALUES ($1, $2, $3, clock_timestamp() + $4::interval)
-ON CONFLICT (tenant_id, user_message_id) DO UPDATE SET claimed_until = excluded.claimed_until
-WHERE answer_claims.claimed_until < clock_timestamp()`, tenant, userID, threadID, s.cfg.GenerationTimeout)
-	if err != nil {
-		return false, fmt.Errorf("claim answer: %w", err)
+// Ask answers q in line: it submits it, generates the answer in this
+// process when the question is new (detached from ctx, so a client that
+// goes away still leaves a stored answer), and follows the thread's log,
+// sending each stage of this answer to sink (nil: none) until done. A
+// question taken before replays its stored stages (or waits for the run
+// that is generating it). after, when > 0, resumes after that event id
+// (an SSE Last-Event-ID).
+func (s *Service) Ask(ctx context.Context, tenant, threadID uuid.UUID, q Question, after int64, sink Sink) (Outcome, error) {
+	if sink == nil {
+		sink = func(Event) {}
 	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// release deletes a claim whose run stores no answer, so a waiting or
-// later request generates at once; it runs even after ctx ended.
-func (s *Service) release(tenant, userID uuid.UUID) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := s.pool.Exec(ctx, `DELETE FROM answer_claims WHERE tenant_id = $1 AND user_message_id = $2`, tenant, userID); err != nil {
-		s.cfg.Logger.WarnContext(ctx, "release answer claim", "error", err)
-	}
-}
-
-// generate retrieves, generates and stores the answer, and deletes the
-// claim in the transaction that stores it.
-func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user threads.Message, q Question, sink Sink) (Outcome, error) {
-	history, err := s.history(ctx, tenant, threadID, user)
+	sub, err := s.Submit(ctx, tenant, threadID, q, false)
 	if err != nil {
 		return Outcome{}, err
 	}
-	res, genErr := s.pipeline.Run(ctx, tenant, user.Content.Text, history,
-		answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}, pipelineSink{sink})
-	in := threads.NewMessage{Role: threads.RoleAssistant, Text: res.Text, Citations: res.Citations}
+	if !sub.Replayed && sub.Answer.Status == threads.StatusPending {
+		s.running.Add(1)
+		go func() {
+			defer s.running.Done()
+			genCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GenerationTimeout)
+			defer cancel()
+			if err := s.generate(genCtx, tenant, threadID, sub.User, sub.Answer.ID, optionsOf(q)); err != nil {
+				s.cfg.Logger.ErrorContext(genCtx, "answer not stored; the fallback job will retry", "error", err, "message_id", sub.Answer.ID)
+			}
+		}()
+	}
+	out := Outcome{User: sub.User, Replayed: sub.Replayed}
+	final, err := s.FollowAnswer(ctx, tenant, threadID, sub, after, sink)
+	if err != nil {
+		return out, err
+	}
+	out.Assistant = final
+	return out, nil
+}
+
+// FollowAnswer sends the stages of sub's answer after event id after
+// (from its start when after <= 0) to sink until its done event, and
+// returns the stored answer. The wait is bounded by GenerationTimeout
+// beyond ctx's own deadline.
+func (s *Service) FollowAnswer(ctx context.Context, tenant, threadID uuid.UUID, sub Submission, after int64, sink Sink) (threads.Message, error) {
+	if after <= 0 {
+		first, ok, err := events.FirstSeq(ctx, s.pool, tenant, threadID, sub.User.ID)
+		if err != nil {
+			return threads.Message{}, err
+		}
+		if !ok && sub.Answer.Status != threads.StatusPending {
+			// Stored before the event log: replay what is stored.
+			sink(Event{Type: EventUserMessage, Message: &sub.User})
+			sink(Event{Type: EventAssistantMessage, Message: &sub.Answer})
+			sink(Event{Type: EventDone})
+			return sub.Answer, nil
+		}
+		after = first - 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.GenerationTimeout+10*time.Second)
+	defer cancel()
+	var final threads.Message
+	var ferr error
+	err := s.hub.Follow(ctx, tenant, threadID, after, events.Filter{Messages: []uuid.UUID{sub.User.ID, sub.Answer.ID}}, 0,
+		func(ev events.Event) bool {
+			e, ok, err := decode(ev, sub)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if ok {
+				sink(e)
+			}
+			if e.Type == EventAssistantMessage {
+				final = *e.Message
+			}
+			return ev.Type != events.Done || ev.MessageID == nil || *ev.MessageID != sub.Answer.ID
+		}, nil)
+	if ferr != nil {
+		return threads.Message{}, ferr
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return threads.Message{}, apperr.New(apperr.Unavailable, CodeAnswerInProgress, "the answer to message %s is still being generated", sub.User.ID).WithField("message_id")
+	}
+	if err != nil {
+		return threads.Message{}, err
+	}
+	if final.ID == uuid.Nil {
+		m, err := s.threads.GetMessage(ctx, nil, tenant, threadID, sub.Answer.ID, true)
+		if err != nil {
+			return threads.Message{}, err
+		}
+		final = m
+	}
+	return final, nil
+}
+
+// decode turns a log event about sub into an Event; ok is false for the
+// log's own events that an answer stream does not carry (the pending
+// answer's creation, status changes).
+func decode(ev events.Event, sub Submission) (Event, bool, error) {
+	e := Event{Seq: ev.Seq}
+	var err error
+	switch ev.Type {
+	case events.MessageCreated:
+		if ev.MessageID == nil || *ev.MessageID != sub.User.ID {
+			return e, false, nil
+		}
+		var m threads.Message
+		err = json.Unmarshal(ev.Data, &m)
+		e.Type, e.Message = EventUserMessage, &m
+	case events.MessageCompleted:
+		var m threads.Message
+		err = json.Unmarshal(ev.Data, &m)
+		e.Type, e.Message = EventAssistantMessage, &m
+	case events.Step:
+		var st answer.Step
+		err = json.Unmarshal(ev.Data, &st)
+		e.Type, e.Step = EventStep, &st
+	case events.Delta:
+		var d struct {
+			Text string `json:"text"`
+		}
+		err = json.Unmarshal(ev.Data, &d)
+		e.Type, e.Text = EventDelta, d.Text
+	case events.Citation:
+		var c citation.Citation
+		err = json.Unmarshal(ev.Data, &c)
+		e.Type, e.Citation = EventCitation, &c
+	case events.Error:
+		var d struct {
+			Code   apperr.Code `json:"code"`
+			Detail string      `json:"detail"`
+		}
+		err = json.Unmarshal(ev.Data, &d)
+		e.Type, e.Err = EventError, &apperr.Error{Kind: apperr.Unavailable, Code: d.Code, Message: d.Detail}
+	case events.Done:
+		e.Type = EventDone
+	default:
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("decode %s event %d: %w", ev.Type, ev.Seq, err)
+	}
+	return e, true, nil
+}
+
+func optionsOf(q Question) answer.Options {
+	return answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}
+}
+
+// generate retrieves and generates the answer to user, appending its
+// stages to the thread's log, and stores it in the pending answer
+// answerID. An answer stored meanwhile by another run is left as it is.
+func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user threads.Message, answerID uuid.UUID, opt answer.Options) error {
+	history, err := s.history(ctx, tenant, threadID, user)
+	if err != nil {
+		return err
+	}
+	log := &logSink{s: s, ctx: ctx, tenant: tenant, thread: threadID, answer: answerID}
+	res, genErr := s.pipeline.Run(ctx, tenant, user.Content.Text, history, opt, log)
+	if err := log.flush(); err != nil {
+		return err
+	}
+	in := threads.Answer{Text: res.Text, Citations: res.Citations}
+	var extra []events.New
 	if genErr != nil {
 		msg := "the answer could not be generated"
 		if e, ok := apperr.As(genErr); ok {
 			msg = e.Message
 		}
 		s.cfg.Logger.WarnContext(ctx, "generation failed", "error", genErr)
+		code := apperr.CodeOf(genErr)
 		in.IsError = true
 		in.Text = "Sorry, I could not answer: " + msg + "."
-		res.Steps = append(res.Steps, answer.NewStep("error", map[string]any{"message": msg, "code": apperr.CodeOf(genErr)}))
+		res.Steps = append(res.Steps, answer.NewStep("error", map[string]any{"message": msg, "code": code}))
+		extra = append(extra, events.New{Type: events.Error, MessageID: answerID, Data: map[string]any{"code": code, "detail": msg}})
 	}
 	if strings.TrimSpace(in.Text) == "" {
 		in.Text = answer.NotFoundText
 	}
 	in.Details = s.details(user, res.Steps)
-	in.Metadata, _ = json.Marshal(metadata{Answers: user.ID})
-	asst, err := s.store(ctx, tenant, threadID, user.ID, in)
+	_, _, err = s.threads.CompleteAnswer(ctx, nil, tenant, threadID, answerID, in, extra...)
 	if apperr.Is(err, citation.CodeInvalid) {
 		// A cited chunk was deleted while answering: keep the answer, drop
 		// its citations, and say so in the steps.
 		in.Citations = nil
 		in.Details = s.details(user, append(res.Steps, answer.NewStep("citations_dropped", map[string]any{"reason": err.Error()})))
-		asst, err = s.store(ctx, tenant, threadID, user.ID, in)
+		_, _, err = s.threads.CompleteAnswer(ctx, nil, tenant, threadID, answerID, in, extra...)
 	}
 	if err != nil {
-		return Outcome{User: user, GenerationErr: genErr}, fmt.Errorf("store answer: %w", err)
+		return fmt.Errorf("store answer: %w", err)
 	}
-	return Outcome{User: user, Assistant: asst, GenerationErr: genErr}, nil
-}
-
-// store writes the answer and deletes its claim in one transaction.
-func (s *Service) store(ctx context.Context, tenant, threadID, userID uuid.UUID, in threads.NewMessage) (threads.Message, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return threads.Message{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	asst, _, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, in)
-	if err != nil {
-		return threads.Message{}, err
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM answer_claims WHERE tenant_id = $1 AND user_message_id = $2`, tenant, userID); err != nil {
-		return threads.Message{}, fmt.Errorf("delete answer claim: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return threads.Message{}, fmt.Errorf("commit answer: %w", err)
-	}
-	return asst, nil
+	s.hub.Notify(tenant, threadID)
+	return nil
 }
 
 func (s *Service) details(user threads.Message, steps []answer.Step) json.RawMessage {
@@ -328,28 +520,8 @@ func (s *Service) history(ctx context.Context, tenant, threadID uuid.UUID, user 
 	return out, nil
 }
 
-// findAnswer returns the ASSISTANT message that answers user, if stored.
-func (s *Service) findAnswer(ctx context.Context, q threads.DB, tenant, threadID uuid.UUID, user threads.Message) (threads.Message, bool, error) {
-	after := user.CreatedAt
-	for offset := 0; ; offset += threads.ListLimitMax {
-		page, err := s.threads.ListMessages(ctx, q, tenant, threadID, threads.ListOptions{
-			Limit: threads.ListLimitMax, Offset: offset, After: &after, WithDetails: true})
-		if err != nil {
-			return threads.Message{}, false, err
-		}
-		for _, m := range page.Data {
-			var md metadata
-			if m.Role == threads.RoleAssistant && json.Unmarshal(m.Metadata, &md) == nil && md.Answers == user.ID {
-				return m, true, nil
-			}
-		}
-		if !page.HasMore {
-			return threads.Message{}, false, nil
-		}
-	}
-}
-
-// pipelineSink turns the pipeline's callbacks into events.
+// pipelineSink turns the pipeline's callbacks into events (for a
+// stateless completion, which has no log).
 type pipelineSink struct{ sink Sink }
 
 func (p pipelineSink) Delta(text string) { p.sink(Event{Type: EventDelta, Text: text}) }
@@ -357,3 +529,58 @@ func (p pipelineSink) Delta(text string) { p.sink(Event{Type: EventDelta, Text: 
 func (p pipelineSink) Citation(c citation.Citation) { p.sink(Event{Type: EventCitation, Citation: &c}) }
 
 func (p pipelineSink) Step(st answer.Step) { p.sink(Event{Type: EventStep, Step: &st}) }
+
+// deltaFlush bounds how long answer text waits in logSink before it is
+// appended: deltas are coalesced so a token stream is not a row per token.
+const deltaFlush = 50 * time.Millisecond
+
+// logSink appends an answer's stages to the thread's log as they come.
+// A failed append is remembered and reported by flush; generation goes on.
+type logSink struct {
+	s              *Service
+	ctx            context.Context
+	tenant, thread uuid.UUID
+	answer         uuid.UUID
+	text           strings.Builder
+	since          time.Time
+	err            error
+}
+
+func (l *logSink) append(evs ...events.New) {
+	if l.err != nil {
+		return
+	}
+	if _, err := events.Append(l.ctx, l.s.pool, l.tenant, l.thread, evs...); err != nil {
+		l.err = err
+		return
+	}
+	l.s.hub.Notify(l.tenant, l.thread)
+}
+
+func (l *logSink) flush() error {
+	if l.text.Len() > 0 {
+		l.append(events.New{Type: events.Delta, MessageID: l.answer, Data: map[string]string{"text": l.text.String()}})
+		l.text.Reset()
+	}
+	return l.err
+}
+
+func (l *logSink) Delta(text string) {
+	if l.text.Len() == 0 {
+		l.since = time.Now()
+	}
+	l.text.WriteString(text)
+	if time.Since(l.since) >= deltaFlush {
+		_ = l.flush()
+	}
+}
+
+func (l *logSink) Citation(c citation.Citation) {
+	_ = l.flush()
+	l.append(events.New{Type: events.Citation, MessageID: l.answer, Data: c})
+}
+
+func (l *logSink) Step(st answer.Step) {
+	_ = l.flush()
+	l.append(events.New{Type: events.Step, MessageID: l.answer, Data: st})
+}

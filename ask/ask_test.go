@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/ask/asktest"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/fixture"
@@ -64,14 +65,14 @@ func setup(t *testing.T, a answer.Answerer) bench {
 	thread, err := th.CreateThread(ctx, tenant, threads.NewThread{})
 	require.NoError(t, err)
 	return bench{pool: pool, tenant: tenant, thread: thread.ID,
-		svc: ask.New(pool, th, &answer.Pipeline{Searcher: s, Answerer: a}, ask.Config{})}
+		svc: asktest.Service(t, pool, s, a, ask.Config{Workers: 1})}
 }
 
 func TestEventsComeInOrder(t *testing.T) {
 	t.Parallel()
 	b := setup(t, answer.Extractive{})
 	var types []ask.EventType
-	out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "How is green tea made?"},
+	out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "How is green tea made?"}, 0,
 		func(ev ask.Event) { types = append(types, ev.Type) })
 	require.NoError(t, err)
 	require.False(t, out.Replayed)
@@ -97,7 +98,7 @@ func TestConcurrentAsksWithOneIDGenerateOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+			out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, 0, nil)
 			errs[i], answers[i] = err, out.Assistant.ID
 		}()
 	}
@@ -120,15 +121,15 @@ func TestReplayWithAnotherTextConflicts(t *testing.T) {
 	b := setup(t, answer.Extractive{})
 	id := uuid.Must(uuid.NewV7())
 	ctx := context.Background()
-	first, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+	first, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, 0, nil)
 	require.NoError(t, err)
-	again, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+	again, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, 0, nil)
 	require.NoError(t, err)
 	require.True(t, again.Replayed)
 	require.Equal(t, first.Assistant.ID, again.Assistant.ID)
 
 	var events int
-	_, err = b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is black tea made?"}, func(ask.Event) { events++ })
+	_, err = b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is black tea made?"}, 0, func(ask.Event) { events++ })
 	require.True(t, apperr.Is(err, threads.CodeMessageIDConflict), "got %v", err)
 	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
 	e, _ := apperr.As(err)
@@ -139,7 +140,7 @@ func TestReplayWithAnotherTextConflicts(t *testing.T) {
 func TestTopKOutOfRangeStoresNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t, answer.Extractive{})
-	_, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "tea?", TopK: ask.TopKMax + 1}, nil)
+	_, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "tea?", TopK: ask.TopKMax + 1}, 0, nil)
 	require.True(t, apperr.Is(err, apperr.CodeValidationFailed))
 	var count int
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE tenant_id = $1`, b.tenant).Scan(&count))

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-rag/cairn/citation"
+	"github.com/cairn-rag/cairn/events"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
@@ -23,6 +24,17 @@ const (
 	RoleUser      Role = "USER"
 	RoleAssistant Role = "ASSISTANT"
 	RoleSystem    Role = "SYSTEM"
+)
+
+// Status is a message's state: an answer is pending until it is stored,
+// then completed or failed; every other message is completed.
+type Status string
+
+// The message statuses.
+const (
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
 )
 
 // ParseRole parses a role case-insensitively. Errors: validation_failed (422).
@@ -68,6 +80,7 @@ type Message struct {
 	PathPartID uuid.UUID `json:"path_part_id"`
 	Sequence   int64     `json:"sequence"`
 	Role       Role      `json:"role"`
+	Status     Status    `json:"status"`
 	Content    Content   `json:"content"`
 	// Details are the execution steps; nil when not requested or absent.
 	Details          json.RawMessage `json:"details"`
@@ -100,6 +113,11 @@ type NewMessage struct {
 	Metadata json.RawMessage
 	// Attachments are files stored under the thread.
 	Attachments []NewAttachment
+	// Pending creates the answer to AnswerTo, pending and without text
+	// (CompleteAnswer stores it). Internal: not a client field.
+	Pending bool
+	// AnswerTo is the USER message a pending answer answers.
+	AnswerTo *uuid.UUID
 }
 
 // ListOptions selects a page of messages. Pages are newest first. Without
@@ -136,7 +154,7 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 	if !utf8.ValidString(in.Text) {
 		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text must be valid UTF-8")
 	}
-	if strings.TrimSpace(in.Text) == "" {
+	if strings.TrimSpace(in.Text) == "" && !in.Pending {
 		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text is required and must not be blank")
 	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextChars {
@@ -232,14 +250,18 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 	}
 	refsJSON, _ := json.Marshal(refs)
 	citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
+	status := StatusCompleted
+	if in.Pending {
+		status = StatusPending
+	}
 	var details any
 	if len(in.Details) > 0 {
 		details = in.Details
 	}
 	if _, err := tx.Exec(ctx, `
-INSERT INTO messages (tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, details, metadata, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-		tenantID, id, threadID, ppID, seq, string(in.Role), in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata, at); err != nil {
+INSERT INTO messages (tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, details, metadata, created_at, updated_at, status, answer_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)`,
+		tenantID, id, threadID, ppID, seq, string(in.Role), in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata, at, string(status), in.AnswerTo); err != nil {
 		if isUnique(err) {
 			// The id was taken by another thread's message meanwhile.
 			_ = tx.Rollback(ctx)
@@ -256,6 +278,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 	}
 	m, err := getMessage(ctx, tx, tenantID, threadID, id, true)
 	if err != nil {
+		return Message{}, false, err
+	}
+	if _, err := events.Append(ctx, tx, tenantID, threadID, events.New{Type: events.MessageCreated, MessageID: id, Data: m}); err != nil {
 		return Message{}, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -291,7 +316,7 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // documents and the version's path part; references to path parts;
 // attachments. No query per citation. Citations resolve by
 // citation.ResolveSQL, the one definition of a citation's resolution.
-var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.text, m.is_error,
+var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.status, m.text, m.is_error,
   ` + citation.ResolveSQL("m.citations", "m.tenant_id") + `,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'ref_type', coalesce(rp.kind, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id', 'materialized_path', rp.path
@@ -312,15 +337,15 @@ const (
 FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_part_id`
 	// The page CTEs never read details unless they are selected.
 	getPage = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2 AND id = $3)`
 	listPageNewest = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5)
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
 	listPageAfter = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND created_at > $6
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
@@ -354,14 +379,14 @@ func ListMessagesSQL(withDetails bool) string { return listNewestSQL[detailsInde
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
-	var role string
+	var role, status string
 	var cits, refs, atts []byte
-	err := row.Scan(&m.ID, &m.ThreadID, &m.PathPartID, &m.Sequence, &role, &m.Content.Text, &m.Content.IsError,
+	err := row.Scan(&m.ID, &m.ThreadID, &m.PathPartID, &m.Sequence, &role, &status, &m.Content.Text, &m.Content.IsError,
 		&cits, &refs, &atts, &m.Metadata, &m.ParentPathID, &m.MaterializedPath, &m.TenantID, &m.CreatedAt, &m.UpdatedAt, &m.Details)
 	if err != nil {
 		return m, err
 	}
-	m.Role = Role(role)
+	m.Role, m.Status = Role(role), Status(status)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	m.Content.Citations, m.Content.References, m.Attachments = emptyCitations, emptyReferences, emptyAttachments
 	if len(cits) > 2 { // not "[]"
@@ -455,9 +480,11 @@ func (s *Store) Conversation(ctx context.Context, q DB, tenantID, threadID uuid.
 	if err != nil {
 		return nil, err
 	}
-	out := page.Data
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	out := make([]Message, 0, len(page.Data))
+	for i := len(page.Data) - 1; i >= 0; i-- {
+		if page.Data[i].Status != StatusPending {
+			out = append(out, page.Data[i])
+		}
 	}
 	return out, nil
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/cairn-rag/cairn/threads"
 )
 
-// newAnswers builds the searcher and the answer service over th: the
+// newAnswers builds the searcher and the answer service over th, with
+// workers background-answer workers once started: the
 // OpenAI-compatible answerer when an endpoint is configured, the offline
 // extractive one otherwise.
-func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *threads.Store, log *slog.Logger) (*retrieval.Searcher, *ask.Service, error) {
+func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *threads.Store, log *slog.Logger, workers int) (*retrieval.Searcher, *ask.Service, error) {
 	e, err := newEmbedder(ctx, cfg, pool)
 	if err != nil {
 		return nil, nil, err
@@ -33,5 +34,9 @@ func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *
 		a = answer.NewOpenAI(answer.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ChatModel, Timeout: cfg.ModelTimeout})
 	}
 	p := &answer.Pipeline{Searcher: s, Answerer: a}
-	return s, ask.New(pool, th, p, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Logger: log}), nil
+	a2, err := ask.New(pool, th, p, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: workers, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, a2, nil
 }

@@ -50,10 +50,18 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	defer stop()
 	th := threads.NewStore(pool)
-	searcher, asker, err := newAnswers(ctx, cfg, pool, th, log)
+	searcher, asker, err := newAnswers(ctx, cfg, pool, th, log, cfg.AnswerWorkers)
 	if err != nil {
 		return err
 	}
+	if err := asker.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = asker.Stop(stopCtx)
+	}()
 	srv := api.New(api.Deps{
 		Search:  searcher,
 		Ask:     asker,

@@ -30,6 +30,7 @@ const (
 	ShutdownTimeoutDefault = 20 * time.Second
 	DBMaxConnsDefault      = 20
 	WorkersDefault         = 2
+	AnswerWorkersDefault   = 4
 	ChatModelDefault       = "gpt-4o-mini"
 	// ModelTimeoutDefault bounds a call to a model server, chat or
 	// embeddings.
@@ -67,6 +68,9 @@ type Config struct {
 	// Workers is the number of in-process ingest workers of `cairn serve`;
 	// 0 leaves ingestion to `cairn worker` processes (CAIRN_WORKERS).
 	Workers int
+	// AnswerWorkers is the number of background answers `cairn serve`
+	// generates at once (CAIRN_ANSWER_WORKERS; 0: none here, only enqueue).
+	AnswerWorkers int
 	// OpenAIAPIKey is the key for an OpenAI-compatible endpoint (OPENAI_API_KEY).
 	OpenAIAPIKey string
 	// OpenAIBaseURL is the OpenAI-compatible endpoint; empty with no key
@@ -124,6 +128,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:  p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
 		DBMaxConns:       int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
 		Workers:          int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
+		AnswerWorkers:    int(p.int64("CAIRN_ANSWER_WORKERS", AnswerWorkersDefault, 0, 256)),
 		OpenAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		OpenAIBaseURL:    strings.TrimSpace(getenv("OPENAI_BASE_URL")),
 		ChatModel:        p.str("CAIRN_CHAT_MODEL", ChatModelDefault),

@@ -1,0 +1,65 @@
+package ask
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/threads"
+)
+
+// jobArgs are the River arguments of an answer job.
+type jobArgs struct {
+	TenantID   uuid.UUID `json:"tenant_id"`
+	ThreadID   uuid.UUID `json:"thread_id"`
+	AnswerID   uuid.UUID `json:"answer_id"`
+	UserID     uuid.UUID `json:"user_id"`
+	PathPrefix string    `json:"path_prefix,omitempty"`
+	TopK       int       `json:"top_k,omitempty"`
+	Model      string    `json:"model,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (jobArgs) Kind() string { return "cairn_answer" }
+
+// worker generates a pending answer: a background answer, or one whose
+// in-line run died with its process.
+type worker struct {
+	river.WorkerDefaults[jobArgs]
+	s *Service
+}
+
+// Timeout implements river.Worker.
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return w.s.cfg.GenerationTimeout }
+
+// Work implements river.Worker: it generates the answer unless it is no
+// longer pending (stored by the in-line run, or the thread is gone).
+func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+	a := job.Args
+	ans, err := w.s.threads.GetMessage(ctx, nil, a.TenantID, a.ThreadID, a.AnswerID, false)
+	if threads.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ans.Status != threads.StatusPending {
+		return nil
+	}
+	user, err := w.s.threads.GetMessage(ctx, nil, a.TenantID, a.ThreadID, a.UserID, false)
+	if threads.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.s.generate(ctx, a.TenantID, a.ThreadID, user, a.AnswerID,
+		answer.Options{PathPrefix: a.PathPrefix, TopK: a.TopK, Model: a.Model}); err != nil {
+		return fmt.Errorf("answer %s: %w", a.AnswerID, err)
+	}
+	return nil
+}
