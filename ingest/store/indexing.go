@@ -164,7 +164,7 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 					tenant, r.JobID, msg, attempt)
 				continue
 			}
-			b.Queue(`UPDATE document_versions SET text = $3, raw = NULL, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
+			b.Queue(`UPDATE document_versions SET text = $3, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
 				WHERE tenant_id = $1 AND id = $2`, tenant, r.VersionID, r.Text, len(r.Chunks))
 			// Flip the current version unless a newer one already became current.
 			b.Queue(`UPDATE documents d SET current_version_id = $3, updated_at = now()
