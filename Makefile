@@ -35,6 +35,8 @@ test:
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
 	test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
+	scripts/openapi-check.sh; \
+	scripts/web-deps.sh; \
 	$(GO) test $(TEST_FLAGS) ./...
 
 # eval: the offline pipeline on XQuAD (CAIRN_XQUAD_DIR overrides the data
