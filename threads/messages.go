@@ -102,17 +102,22 @@ type NewMessage struct {
 	Attachments []NewAttachment
 }
 
-// ListOptions selects a page of messages. Pages are newest first. Without
-// After, the page is the Limit newest messages older than Before (when
-// set), after skipping Offset; with After, it is the Limit oldest messages
-// newer than After (and older than Before), after skipping Offset, so a
-// poller can advance After to the first (newest) item of each page.
+// ListOptions selects a page of messages. Pages are newest first unless
+// Oldest. Without After, a newest-first page is the Limit newest messages
+// older than Before (when set), after skipping Offset; with After, it is
+// the Limit oldest messages newer than After (and older than Before),
+// after skipping Offset, so a poller can advance After to the first
+// (newest) item of each page. An Oldest page is the Limit oldest messages
+// newer than After and older than Before (each when set), after skipping
+// Offset, oldest first: a conversation read from its start.
 type ListOptions struct {
 	Limit       int
 	Offset      int
 	Before      *time.Time
 	After       *time.Time
 	WithDetails bool
+	// Oldest orders the page oldest first (sort_dir=asc).
+	Oldest bool
 }
 
 // MessagePage is one page of messages.
@@ -329,28 +334,31 @@ FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_par
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5)
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
-	listPageAfter = `WITH page AS (
+	listPageOldest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
-    AND ($5::timestamptz IS NULL OR created_at < $5) AND created_at > $6
+    AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
+	orderOldest = `
+ORDER BY m.created_at ASC, m.sequence ASC`
 )
 
 // messageQuery builds one of the fixed message queries (never from input).
-func messageQuery(page string, withDetails bool) string {
+func messageQuery(page string, withDetails bool, order string) string {
 	pageDetails, col := "", withoutDetailsColumn
 	if withDetails {
 		pageDetails, col = ", details", withDetailsColumn
 	}
-	return fmt.Sprintf(page, pageDetails) + "\nSELECT " + enrichedColumns + col + messageFrom + orderNewest
+	return fmt.Sprintf(page, pageDetails) + "\nSELECT " + enrichedColumns + col + messageFrom + order
 }
 
 var (
-	getMessageSQL    = [2]string{messageQuery(getPage, false), messageQuery(getPage, true)}
-	listNewestSQL    = [2]string{messageQuery(listPageNewest, false), messageQuery(listPageNewest, true)}
-	listAfterSQL     = [2]string{messageQuery(listPageAfter, false), messageQuery(listPageAfter, true)}
+	getMessageSQL    = [2]string{messageQuery(getPage, false, orderNewest), messageQuery(getPage, true, orderNewest)}
+	listNewestSQL    = [2]string{messageQuery(listPageNewest, false, orderNewest), messageQuery(listPageNewest, true, orderNewest)}
+	listAfterSQL     = [2]string{messageQuery(listPageOldest, false, orderNewest), messageQuery(listPageOldest, true, orderNewest)}
+	listOldestSQL    = [2]string{messageQuery(listPageOldest, false, orderOldest), messageQuery(listPageOldest, true, orderOldest)}
 	detailsIndex     = map[bool]int{false: 0, true: 1}
 	emptyAttachments = []Attachment{}
 	emptyCitations   = []EnrichedCitation{}
@@ -430,9 +438,12 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	o.Offset = max(o.Offset, 0)
 	var rows pgx.Rows
 	var err error
-	if o.After != nil {
+	switch {
+	case o.Oldest:
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After)
+	case o.After != nil:
 		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After)
-	} else {
+	default:
 		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before)
 	}
 	if err != nil {
@@ -444,7 +455,7 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	}
 	if len(page.Data) > o.Limit {
 		page.HasMore = true
-		if o.After != nil {
+		if o.After != nil && !o.Oldest {
 			page.Data = page.Data[1:] // the extra row is the newest, farthest from the cursor
 		} else {
 			page.Data = page.Data[:o.Limit]
