@@ -37,7 +37,7 @@ test:
 	test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
 	scripts/openapi-check.sh; \
 	scripts/web-deps.sh; \
-	$(GO) test $(TEST_FLAGS) ./...
+	CAIRN_REQUIRE_BROWSER=1 $(GO) test $(TEST_FLAGS) ./...
 
 # eval: the offline pipeline on XQuAD (CAIRN_XQUAD_DIR overrides the data
 # directory, ../shared/data/xquad from the repository root by default).

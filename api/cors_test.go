@@ -70,3 +70,20 @@ func TestCORS(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, rec.Code)
 	})
 }
+
+func TestWebAppIsServed(t *testing.T) {
+	t.Parallel()
+	h := New(Deps{}).Handler()
+	for _, tc := range []struct{ path, ctype, contains string }{
+		{"/", "text/html", `<script type="module" src="/app/app.js">`},
+		{"/app/app.js", "javascript", "openCitation"},
+		{"/app/app.css", "text/css", "mark"},
+	} {
+		rec := call(t, h, "", http.MethodGet, tc.path, nil)
+		require.Equal(t, http.StatusOK, rec.Code, tc.path)
+		require.Contains(t, rec.Header().Get("Content-Type"), tc.ctype, tc.path)
+		require.Contains(t, rec.Body.String(), tc.contains, tc.path)
+		require.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'self'", tc.path)
+	}
+	require.Equal(t, http.StatusNotFound, call(t, h, "", http.MethodGet, "/app/nope.js", nil).Code)
+}
