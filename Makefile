@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/cairn
 KEY_FILE ?= .cairn/api-key
 CAIRN_ADDR ?= 127.0.0.1:8080
-TEST_FLAGS ?= -race -timeout 30m
+TEST_FLAGS ?= -race -shuffle=on -timeout 30m
 
 # golangci-lint, pinned, installed into bin/tools by `make lint` itself.
 GOLANGCI_LINT_VERSION := v2.15.0
@@ -31,10 +31,8 @@ run: build
 	echo "cairn: serving on http://$(CAIRN_ADDR) — API key in $(KEY_FILE)"; \
 	CAIRN_ADDR=$(CAIRN_ADDR) exec $(BIN) serve
 
-test:
+test: lint
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
-	$(GO) vet ./...; \
-	test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }; \
 	scripts/openapi-check.sh; \
 	scripts/web-deps.sh; \
 	CAIRN_REQUIRE_BROWSER=1 $(GO) test $(TEST_FLAGS) ./...
@@ -54,9 +52,8 @@ vet:
 	$(GO) vet ./...
 
 # lint: go vet, then golangci-lint with .golangci.yml (its standard set:
-# errcheck, govet, ineffassign, staticcheck, unused; and gofmt). Not yet
-# part of `make test`: files being rewritten on other branches still have
-# findings (issue 9, round 2).
+# errcheck, govet, ineffassign, staticcheck, unused; and gofmt). Part of
+# `make test`; zero findings.
 lint: $(GOLANGCI_LINT)
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...

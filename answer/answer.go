@@ -3,7 +3,6 @@
 // answer whose citations point at exact spans of those chunks. It holds
 // the Answerer interface, the offline extractive answerer, the
 // OpenAI-compatible answerer (streaming, a search tool, retries), the
-// quote locator that turns a model's quote into a verified span, and the
 // pipeline that runs retrieval and records execution steps.
 package answer
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/retrieval"
 )
@@ -24,15 +24,6 @@ type Turn struct {
 	Role string
 	// Text is the message text.
 	Text string
-}
-
-// Citation is a verified span of a chunk: Quote equals the chunk's
-// content runes [StartChar, StartChar+Length).
-type Citation struct {
-	ChunkID   uuid.UUID `json:"chunk_id"`
-	Quote     string    `json:"quote"`
-	StartChar int       `json:"start_char"`
-	Length    int       `json:"length"`
 }
 
 // Step is one execution step recorded in a message's details.
@@ -51,7 +42,7 @@ type Sink interface {
 	// Delta is a piece of answer text.
 	Delta(text string)
 	// Citation is an accepted citation.
-	Citation(c Citation)
+	Citation(c citation.Citation)
 	// Step is a finished execution step.
 	Step(s Step)
 }
@@ -63,7 +54,7 @@ type Discard struct{}
 func (Discard) Delta(string) {}
 
 // Citation drops c.
-func (Discard) Citation(Citation) {}
+func (Discard) Citation(citation.Citation) {}
 
 // Step drops s.
 func (Discard) Step(Step) {}
@@ -90,7 +81,7 @@ type Result struct {
 	// Text is the answer text.
 	Text string
 	// Citations are the accepted citations, in order.
-	Citations []Citation
+	Citations []citation.Citation
 	// Steps are the answerer's execution steps (each also sent to the Sink).
 	Steps []Step
 }
@@ -160,7 +151,7 @@ func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string,
 	res.Steps = steps // the answerer's steps came through stepSink
 	if err != nil {
 		if _, ok := apperr.As(err); !ok {
-			err = &apperr.Error{Kind: apperr.Unavailable, Code: "generation_failed", Message: "the answer could not be generated", Err: err}
+			err = &apperr.Error{Kind: apperr.Unavailable, Code: CodeGenerationFailed, Message: "the answer could not be generated", Err: err}
 		}
 		return res, err
 	}
@@ -206,14 +197,14 @@ func trimHistory(h []Turn, budget int) []Turn {
 // verify checks a citation against the offered sources: the source number
 // must be offered and the quote must be located in its chunk. It returns
 // the citation with the verified span, or the reason for rejection.
-func verify(sources []retrieval.Hit, source int, quote string) (Citation, string) {
+func verify(sources []retrieval.Hit, source int, quote string) (citation.Citation, string) {
 	if source < 1 || source > len(sources) {
-		return Citation{}, fmt.Sprintf("source %d was not offered", source)
+		return citation.Citation{}, fmt.Sprintf("source %d was not offered", source)
 	}
 	h := sources[source-1]
-	s, l, ok := Locate(h.Content, quote)
+	s, l, ok := citation.Locate(h.Content, quote)
 	if !ok {
-		return Citation{}, "quote not found in the source"
+		return citation.Citation{}, "quote not found in the source"
 	}
-	return Citation{ChunkID: h.ChunkID, Quote: Slice(h.Content, s, l), StartChar: s, Length: l}, ""
+	return citation.Citation{ChunkID: h.ChunkID, Quote: citation.Slice(h.Content, s, l), StartChar: s, Length: l}, ""
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/textsearch"
 )
@@ -64,7 +65,7 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	if len(best) == 0 {
 		res.Text = NotFoundText
 		sink.Delta(res.Text)
-		st := NewStep("citations", map[string]any{"accepted": []Citation{}, "rejected": []any{}, "reason": "no relevant sentence"})
+		st := NewStep("citations", map[string]any{"accepted": []citation.Citation{}, "rejected": []any{}, "reason": "no relevant sentence"})
 		res.Steps = append(res.Steps, st)
 		sink.Step(st)
 		return res, ctx.Err()
@@ -72,7 +73,7 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	var b strings.Builder
 	for i, c := range best {
 		h := req.Sources[c.source-1]
-		cit := Citation{ChunkID: h.ChunkID, Quote: c.sent.Text, StartChar: c.sent.Start, Length: c.sent.Length}
+		cit := citation.Citation{ChunkID: h.ChunkID, Quote: c.sent.Text, StartChar: c.sent.Start, Length: c.sent.Length}
 		piece := c.sent.Text + " [" + itoa(c.source) + "]"
 		if i > 0 {
 			piece = " " + piece

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
@@ -18,7 +19,7 @@ func TestSentencesBreakAtMarkdownHeadingsAndBlankLines(t *testing.T) {
 	t.Parallel()
 	var got []string
 	for _, s := range answer.Sentences(markdownChunk) {
-		require.Equal(t, s.Text, answer.Slice(markdownChunk, s.Start, s.Length), "a sentence is an exact span")
+		require.Equal(t, s.Text, citation.Slice(markdownChunk, s.Start, s.Length), "a sentence is an exact span")
 		got = append(got, s.Text)
 	}
 	require.Equal(t, []string{"Paris", "Paris is the capital of France.", "It has about two million residents.", "Dr. Who", "visits.", "Rivers",
@@ -37,7 +38,7 @@ func TestExtractiveQuotesNoMarkdownHeading(t *testing.T) {
 	require.Equal(t, "Paris is the capital of France.", res.Citations[0].Quote)
 	for _, c := range res.Citations {
 		require.Equal(t, chunk, c.ChunkID)
-		require.Equal(t, c.Quote, answer.Slice(markdownChunk, c.StartChar, c.Length), "quote == content[start_char:start_char+length]")
+		require.Equal(t, c.Quote, citation.Slice(markdownChunk, c.StartChar, c.Length), "quote == content[start_char:start_char+length]")
 		require.False(t, strings.HasPrefix(c.Quote, "#"), c.Quote)
 		require.NotContains(t, c.Quote, "\n\n")
 	}

@@ -15,6 +15,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/retry"
 	"github.com/cairn-rag/cairn/retrieval"
@@ -188,7 +189,7 @@ func (o *OpenAI) runTool(ctx context.Context, search SearchFunc, tc openai.ToolC
 	return Sources(hits, first), data
 }
 
-type rawCitation struct {
+type citedQuote struct {
 	source int
 	quote  string
 }
@@ -196,22 +197,22 @@ type rawCitation struct {
 var citeLine = regexp.MustCompile(`^\s*(?:[-*]\s*)?\[(\d+)\]\s*[:\-–]?\s*["“”']?(.*?)["“”']?\s*$`)
 
 // parseCitations reads the lines after the citations marker.
-func parseCitations(block string) []rawCitation {
-	var out []rawCitation
+func parseCitations(block string) []citedQuote {
+	var out []citedQuote
 	for _, line := range strings.Split(block, "\n") {
 		m := citeLine.FindStringSubmatch(line)
 		if m == nil || strings.TrimSpace(m[2]) == "" {
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])
-		out = append(out, rawCitation{n, m[2]})
+		out = append(out, citedQuote{n, m[2]})
 	}
 	return out
 }
 
-func (o *OpenAI) citations(sources []retrieval.Hit, raw []rawCitation, sink Sink, res *Result, step func(Step)) {
+func (o *OpenAI) citations(sources []retrieval.Hit, raw []citedQuote, sink Sink, res *Result, step func(Step)) {
 	rejected := []map[string]any{}
-	seen := map[Citation]bool{}
+	seen := map[citation.Citation]bool{}
 	for _, rc := range raw {
 		c, reason := verify(sources, rc.source, rc.quote)
 		if reason != "" {
@@ -227,7 +228,7 @@ func (o *OpenAI) citations(sources []retrieval.Hit, raw []rawCitation, sink Sink
 	}
 	accepted := res.Citations
 	if accepted == nil {
-		accepted = []Citation{}
+		accepted = []citation.Citation{}
 	}
 	step(NewStep("citations", map[string]any{"accepted": accepted, "rejected": rejected}))
 }
@@ -235,7 +236,7 @@ func (o *OpenAI) citations(sources []retrieval.Hit, raw []rawCitation, sink Sink
 type callOut struct {
 	content   string // everything the model wrote
 	answer    string // the part before the citations marker
-	citations []rawCitation
+	citations []citedQuote
 	calls     []openai.ToolCall
 	usage     openai.Usage
 	finish    string
@@ -257,7 +258,7 @@ func (o *OpenAI) call(ctx context.Context, model string, msgs []openai.ChatCompl
 		out.latency = time.Since(t0)
 		return out, modelError(ctx, err)
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	var content strings.Builder
 	emitted := 0
 	marker := -1
@@ -345,13 +346,13 @@ func modelError(ctx context.Context, err error) error {
 	var reqErr *openai.RequestError
 	switch {
 	case ctx.Err() != nil:
-		return &apperr.Error{Kind: apperr.Unavailable, Code: "model_timeout", Message: "the model did not answer in time", Err: err}
+		return &apperr.Error{Kind: apperr.Unavailable, Code: CodeModelTimeout, Message: "the model did not answer in time", Err: err}
 	case errors.As(err, &apiErr):
-		return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error", Message: fmt.Sprintf("the model server answered with status %d", apiErr.HTTPStatusCode), Err: err}
+		return &apperr.Error{Kind: apperr.BadGateway, Code: apperr.CodeModelError, Message: fmt.Sprintf("the model server answered with status %d", apiErr.HTTPStatusCode), Err: err}
 	case errors.As(err, &reqErr):
-		return &apperr.Error{Kind: apperr.BadGateway, Code: "model_error", Message: fmt.Sprintf("the model server answered with status %d", reqErr.HTTPStatusCode), Err: err}
+		return &apperr.Error{Kind: apperr.BadGateway, Code: apperr.CodeModelError, Message: fmt.Sprintf("the model server answered with status %d", reqErr.HTTPStatusCode), Err: err}
 	}
-	return &apperr.Error{Kind: apperr.Unavailable, Code: "model_unavailable", Message: "the model server could not be reached", Err: err}
+	return &apperr.Error{Kind: apperr.Unavailable, Code: apperr.CodeModelUnavailable, Message: "the model server could not be reached", Err: err}
 }
 
 // retryTransport retries 429 and 5xx answers (retry.StatusRetryable)
@@ -383,7 +384,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = min(after, t.maxWait)
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		timer := time.NewTimer(wait)
 		select {
 		case <-req.Context().Done():

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/retrieval"
 )
@@ -101,13 +102,13 @@ func tooMany(w http.ResponseWriter) {
 
 type recorder struct {
 	deltas    []string
-	citations []answer.Citation
+	citations []citation.Citation
 	steps     []answer.Step
 }
 
-func (r *recorder) Delta(s string)             { r.deltas = append(r.deltas, s) }
-func (r *recorder) Citation(c answer.Citation) { r.citations = append(r.citations, c) }
-func (r *recorder) Step(s answer.Step)         { r.steps = append(r.steps, s) }
+func (r *recorder) Delta(s string)               { r.deltas = append(r.deltas, s) }
+func (r *recorder) Citation(c citation.Citation) { r.citations = append(r.citations, c) }
+func (r *recorder) Step(s answer.Step)           { r.steps = append(r.steps, s) }
 
 func hit(content string) retrieval.Hit {
 	return retrieval.Hit{ChunkID: uuid.New(), DocumentName: "doc", Content: content}

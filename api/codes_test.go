@@ -65,8 +65,7 @@ func TestEveryKindHasAStatusAndClass(t *testing.T) {
 }
 
 // TestEveryErrorCodeIsDocumented fails when a code declared in the
-// module (or still written inline in a file of
-// codescan.LiteralCodeAllowList) is missing from the Problem schema's code
+// module is missing from the Problem schema's code
 // enum in api/openapi.yaml, when the enum lists a code nothing declares,
 // and when a code is raised with a kind whose class its x-classes entry
 // does not list.

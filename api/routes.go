@@ -28,7 +28,7 @@ func (s *Server) routes() {
 	if s.deps.Search != nil {
 		s.registerSearchRoutes(jsonRoutes)
 	}
-	if s.deps.Answers != nil {
+	if s.deps.Ask != nil {
 		s.registerAnswerRoutes(jsonRoutes)
 	}
 	if s.deps.Ingest != nil {

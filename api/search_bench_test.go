@@ -22,11 +22,13 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
+	"github.com/cairn-rag/cairn/ask"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/tenants"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -136,7 +138,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := api.New(api.Deps{Config: cfg, Logger: discard(), Pool: pool, Tenants: tenants.NewStore(pool), Search: s,
-		Answers: &answer.Pipeline{Searcher: s, Answerer: answer.Extractive{}}}).Handler()
+		Ask: ask.New(pool, threads.NewStore(pool), &answer.Pipeline{Searcher: s, Answerer: answer.Extractive{}}, ask.Config{})}).Handler()
 	qs := make([]string, queries)
 	vecs := make([][]float32, queries)
 	for i := range qs {

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/ask"
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/config"
@@ -48,8 +48,8 @@ type Deps struct {
 	Threads *threads.Store
 	// Search runs hybrid retrieval (POST /v1/search).
 	Search *retrieval.Searcher
-	// Answers retrieves and answers user messages (POST .../user_message).
-	Answers *answer.Pipeline
+	// Ask answers user messages (POST .../user_message).
+	Ask *ask.Service
 	// Ingest stores documents and runs their ingestion (document routes).
 	Ingest *ingest.Service
 }

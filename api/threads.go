@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -124,7 +125,7 @@ func (s *Server) deleteThread(c *gin.Context) {
 type messageContentRequest struct {
 	Text       *string             `json:"text"`
 	IsError    bool                `json:"is_error"`
-	Citations  []threads.Citation  `json:"citations"`
+	Citations  []citation.Citation `json:"citations"`
 	References []threads.Reference `json:"references"`
 }
 
@@ -317,7 +318,7 @@ type updateMessageRequest struct {
 type updateContentRequest struct {
 	Text       *string              `json:"text"`
 	IsError    *bool                `json:"is_error"`
-	Citations  *[]threads.Citation  `json:"citations"`
+	Citations  *[]citation.Citation `json:"citations"`
 	References *[]threads.Reference `json:"references"`
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/threads"
 	"github.com/cairn-rag/cairn/threads/threadstest"
@@ -280,7 +281,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		threadstest.DeleteChunk(t, f.pool, f.tenant, chunks[0].ID)
 		got := decodeBody[threads.Message](t, f.call(t, http.MethodGet, target+"/"+id.String(), nil))
 		c := got.Content.Citations[0]
-		require.Equal(t, threads.EnrichedCitation{ChunkID: chunks[0].ID, Quote: "très bien — 完全", StartChar: 10, Length: 14}, c)
+		require.Equal(t, citation.Citation{ChunkID: chunks[0].ID, Quote: "très bien — 完全", StartChar: 10, Length: 14, Source: &citation.Source{}}, c, "every resolved field is null")
 		require.Contains(t, f.call(t, http.MethodGet, target+"/"+id.String(), nil).Body.String(), `"document_id":null`)
 	})
 }
@@ -484,4 +485,30 @@ func TestListMessagesHTTPPagination(t *testing.T) {
 	page = decodeBody[threads.MessagePage](t, f.call(t, http.MethodGet, target+"?limit=3&after="+url.QueryEscape(after), nil))
 	require.Equal(t, []int64{23, 22, 21}, []int64{page.Data[0].Sequence, page.Data[1].Sequence, page.Data[2].Sequence})
 	require.True(t, page.HasMore)
+}
+
+// A message's citations as read (with their resolved fields) can be sent
+// back unchanged; the resolved fields are ignored, the raw ones checked.
+func TestReadCitationsCanBePostedBack(t *testing.T) {
+	t.Parallel()
+	f := setupThreads(t)
+	th := f.newThread(t, map[string]any{})
+	chunks := threadstest.InsertDocument(t, f.pool, f.tenant, "guide.md", "Ça marche très bien — 完全に。")
+	target := "/v1/threads/" + th.ID.String() + "/messages"
+	first := decodeBody[threads.Message](t, f.call(t, http.MethodPost, target, map[string]any{"role": "assistant", "content": map[string]any{
+		"text": "It works [1].", "citations": []any{map[string]any{"chunk_id": chunks[0].ID, "quote": "très bien — 完全", "start_char": 10, "length": 14}}}}))
+	require.NotNil(t, first.Content.Citations[0].Source)
+
+	rec := f.call(t, http.MethodPost, target, map[string]any{"role": "assistant", "content": map[string]any{
+		"text": "Again [1].", "citations": first.Content.Citations}})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	again := decodeBody[threads.Message](t, rec)
+	require.Equal(t, first.Content.Citations, again.Content.Citations)
+
+	wrong := first.Content.Citations[0]
+	wrong.StartChar++
+	rec = f.call(t, http.MethodPost, target, map[string]any{"role": "assistant", "content": map[string]any{
+		"text": "Wrong [1].", "citations": []citation.Citation{wrong}}})
+	require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), `"field":"content.citations[0]"`)
 }

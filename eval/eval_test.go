@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/chunk"
@@ -152,7 +153,7 @@ func TestXQuAD(t *testing.T) {
 					for _, c := range res.Citations {
 						m.citations++
 						for _, h := range src {
-							if h.ChunkID == c.ChunkID && answer.Slice(h.Content, c.StartChar, c.Length) == c.Quote {
+							if h.ChunkID == c.ChunkID && citation.Slice(h.Content, c.StartChar, c.Length) == c.Quote {
 								m.exact++
 								break
 							}

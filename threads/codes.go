@@ -20,9 +20,6 @@ const (
 	// CodeAttachmentInvalid is an attachment that cannot be stored: bad
 	// base64, name or media type, empty, undecodable, or too many.
 	CodeAttachmentInvalid apperr.Code = "attachment_invalid"
-	// CodeCitationInvalid is a citation whose chunk is gone or whose quote
-	// is not the chunk's text at start_char.
-	CodeCitationInvalid apperr.Code = "citation_invalid"
 	// CodeReferenceInvalid is a reference to a missing path part or to one
 	// of another kind.
 	CodeReferenceInvalid apperr.Code = "reference_invalid"

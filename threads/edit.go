@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-rag/cairn/citation"
 )
 
 // Editing and deleting messages. Sequences stay gap-free (1..n, as seed
@@ -30,7 +32,7 @@ import (
 type MessagePatch struct {
 	Text       *string
 	IsError    *bool
-	Citations  *[]Citation
+	Citations  *[]citation.Citation
 	References *[]Reference
 	// Details replaces the details when not nil ("null" clears them).
 	Details json.RawMessage
@@ -106,7 +108,7 @@ WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`, tenantID, threadID, messag
 			return err
 		}
 		if p.Citations != nil {
-			if err := ValidateCitations(ctx, tx, tenantID, in.Citations, "content.citations"); err != nil {
+			if err := citation.Validate(ctx, tx, tenantID, in.Citations, "content.citations"); err != nil {
 				return err
 			}
 		}
@@ -118,7 +120,7 @@ WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`, tenantID, threadID, messag
 		if in.References == nil {
 			in.References = []Reference{}
 		}
-		citsJSON, _ := json.Marshal(in.Citations)
+		citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
 		refsJSON, _ := json.Marshal(in.References)
 		var details any
 		if len(in.Details) > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 	"github.com/cairn-rag/cairn/threads/threadstest"
@@ -75,7 +76,7 @@ func TestUpdateMessageEditsInPlace(t *testing.T) {
 	ms := seed(t, b, 3)
 	chunks := threadstest.InsertDocument(t, b.pool, b.tenant, "doc.txt", "Paris is the capital of France.")
 	text := "edited [1]"
-	cits := []threads.Citation{{ChunkID: chunks[0].ID, Quote: "capital", StartChar: 13, Length: 7}}
+	cits := []citation.Citation{{ChunkID: chunks[0].ID, Quote: "capital", StartChar: 13, Length: 7}}
 	got, err := b.store.UpdateMessage(ctx, b.tenant, b.thread.ID, ms[1].ID, threads.MessagePatch{
 		Text: &text, Citations: &cits, Metadata: json.RawMessage(`{"edited":true}`)})
 	require.NoError(t, err)
@@ -95,8 +96,8 @@ func TestUpdateMessageEditsInPlace(t *testing.T) {
 		field string
 	}{
 		{"BlankText", threads.MessagePatch{Text: new(string)}, apperr.CodeValidationFailed, "content.text"},
-		{"QuoteNotInChunk", threads.MessagePatch{Citations: &[]threads.Citation{{ChunkID: chunks[0].ID, Quote: "Berlin", StartChar: 0, Length: 6}}},
-			threads.CodeCitationInvalid, "content.citations[0]"},
+		{"QuoteNotInChunk", threads.MessagePatch{Citations: &[]citation.Citation{{ChunkID: chunks[0].ID, Quote: "Berlin", StartChar: 0, Length: 6}}},
+			citation.CodeInvalid, "content.citations[0]"},
 		{"MetadataNotAnObject", threads.MessagePatch{Metadata: json.RawMessage(`[1]`)}, apperr.CodeValidationFailed, "metadata"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

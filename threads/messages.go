@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
@@ -57,7 +58,7 @@ var ErrMessageNotFound = apperr.NotFoundf(CodeMessageNotFound, "message not foun
 type Content struct {
 	Text       string              `json:"text"`
 	IsError    bool                `json:"is_error"`
-	Citations  []EnrichedCitation  `json:"citations"`
+	Citations  []citation.Citation `json:"citations"`
 	References []EnrichedReference `json:"references"`
 }
 
@@ -91,7 +92,7 @@ type NewMessage struct {
 	// IsError marks a terminal assistant error.
 	IsError bool
 	// Citations are validated against the tenant's chunks.
-	Citations []Citation
+	Citations []citation.Citation
 	// References name path parts of the tenant.
 	References []Reference
 	// Details are execution steps (any JSON value), or nil.
@@ -160,7 +161,7 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "details", "details must be JSON")
 	}
 	if in.Citations == nil {
-		in.Citations = []Citation{}
+		in.Citations = []citation.Citation{}
 	}
 	atts, err := prepareAttachments(in.Attachments, maxImageBytes)
 	return in, atts, err
@@ -186,7 +187,7 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 			return m, false, err
 		}
 	}
-	if err := ValidateCitations(ctx, q, tenantID, in.Citations, "content.citations"); err != nil {
+	if err := citation.Validate(ctx, q, tenantID, in.Citations, "content.citations"); err != nil {
 		return Message{}, false, err
 	}
 	refs, err := validateReferences(ctx, q, tenantID, in.References, "content.references")
@@ -236,7 +237,7 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 		return Message{}, false, fmt.Errorf("insert message path part: %w", err)
 	}
 	refsJSON, _ := json.Marshal(refs)
-	citsJSON, _ := json.Marshal(in.Citations)
+	citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
 	var details any
 	if len(in.Details) > 0 {
 		details = in.Details
@@ -361,7 +362,7 @@ var (
 	listOldestSQL    = [2]string{messageQuery(listPageOldest, false, orderOldest), messageQuery(listPageOldest, true, orderOldest)}
 	detailsIndex     = map[bool]int{false: 0, true: 1}
 	emptyAttachments = []Attachment{}
-	emptyCitations   = []EnrichedCitation{}
+	emptyCitations   = []citation.Citation{}
 	emptyReferences  = []EnrichedReference{}
 )
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/threads"
@@ -277,29 +278,29 @@ func TestValidateCitations(t *testing.T) {
 		"Café au lait, naïve façade.", "東京は日本の首都です。", "Rockets 🚀 go up; 👩‍🚀 flies.")
 	other, _ := testdb.Tenant(t, b.pool)
 	foreign := threadstest.InsertDocument(t, b.pool, other, "theirs.md", "Their secret text.")
-	c := func(i int, quote string, start int) threads.Citation {
-		return threads.Citation{ChunkID: chunks[i].ID, Quote: quote, StartChar: start, Length: len([]rune(quote))}
+	c := func(i int, quote string, start int) citation.Citation {
+		return citation.Citation{ChunkID: chunks[i].ID, Quote: quote, StartChar: start, Length: len([]rune(quote))}
 	}
 	cases := []struct {
 		name string
-		cits []threads.Citation
+		cits []citation.Citation
 		bad  string // field of the expected error, "" when valid
 	}{
-		{"AcceptsAccentedQuoteAtCodePointOffset", []threads.Citation{c(0, "naïve façade", 14)}, ""},
-		{"AcceptsCJKQuote", []threads.Citation{c(1, "日本の首都", 3)}, ""},
-		{"AcceptsEmojiQuote", []threads.Citation{c(2, "🚀 go up", 8), c(2, "👩‍🚀 flies.", 17)}, ""},
-		{"AcceptsWholeChunk", []threads.Citation{c(1, "東京は日本の首都です。", 0)}, ""},
-		{"RejectsByteOffsets", []threads.Citation{c(0, "naïve façade", 15)}, "content.citations[0]"},
-		{"RejectsQuoteOutsideChunk", []threads.Citation{c(0, "Café", 0), c(1, "首都です。!", 6)}, "content.citations[1]"},
-		{"RejectsWrongLength", []threads.Citation{{ChunkID: chunks[0].ID, Quote: "Café", StartChar: 0, Length: 5}}, "content.citations[0]"},
-		{"RejectsNegativeStart", []threads.Citation{{ChunkID: chunks[0].ID, Quote: "Café", StartChar: -1, Length: 4}}, "content.citations[0]"},
-		{"RejectsEmptyQuote", []threads.Citation{{ChunkID: chunks[0].ID, Quote: "", StartChar: 0, Length: 0}}, "content.citations[0]"},
-		{"RejectsUnknownChunk", []threads.Citation{c(0, "Café", 0), c(0, "Café", 0), {ChunkID: uuid.New(), Quote: "x", Length: 1}}, "content.citations[2]"},
-		{"RejectsChunkOfAnotherTenant", []threads.Citation{{ChunkID: foreign[0].ID, Quote: "Their", Length: 5}}, "content.citations[0]"},
+		{"AcceptsAccentedQuoteAtCodePointOffset", []citation.Citation{c(0, "naïve façade", 14)}, ""},
+		{"AcceptsCJKQuote", []citation.Citation{c(1, "日本の首都", 3)}, ""},
+		{"AcceptsEmojiQuote", []citation.Citation{c(2, "🚀 go up", 8), c(2, "👩‍🚀 flies.", 17)}, ""},
+		{"AcceptsWholeChunk", []citation.Citation{c(1, "東京は日本の首都です。", 0)}, ""},
+		{"RejectsByteOffsets", []citation.Citation{c(0, "naïve façade", 15)}, "content.citations[0]"},
+		{"RejectsQuoteOutsideChunk", []citation.Citation{c(0, "Café", 0), c(1, "首都です。!", 6)}, "content.citations[1]"},
+		{"RejectsWrongLength", []citation.Citation{{ChunkID: chunks[0].ID, Quote: "Café", StartChar: 0, Length: 5}}, "content.citations[0]"},
+		{"RejectsNegativeStart", []citation.Citation{{ChunkID: chunks[0].ID, Quote: "Café", StartChar: -1, Length: 4}}, "content.citations[0]"},
+		{"RejectsEmptyQuote", []citation.Citation{{ChunkID: chunks[0].ID, Quote: "", StartChar: 0, Length: 0}}, "content.citations[0]"},
+		{"RejectsUnknownChunk", []citation.Citation{c(0, "Café", 0), c(0, "Café", 0), {ChunkID: uuid.New(), Quote: "x", Length: 1}}, "content.citations[2]"},
+		{"RejectsChunkOfAnotherTenant", []citation.Citation{{ChunkID: foreign[0].ID, Quote: "Their", Length: 5}}, "content.citations[0]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := threads.ValidateCitations(ctx, b.pool, b.tenant, tc.cits, "content.citations")
+			err := citation.Validate(ctx, b.pool, b.tenant, tc.cits, "content.citations")
 			if tc.bad == "" {
 				require.NoError(t, err)
 				return
@@ -318,7 +319,7 @@ func TestCitationsAreEnrichedAtReadTime(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	chunks := threadstest.InsertDocument(t, b.pool, b.tenant, "naïve.md", "Zürich 🇨🇭 liegt am See.", "二つ目のチャンク。")
-	in := threads.NewMessage{Role: threads.RoleAssistant, Text: "Zürich is on a lake [1][2].", Citations: []threads.Citation{
+	in := threads.NewMessage{Role: threads.RoleAssistant, Text: "Zürich is on a lake [1][2].", Citations: []citation.Citation{
 		{ChunkID: chunks[0].ID, Quote: "🇨🇭 liegt", StartChar: 7, Length: 8},
 		{ChunkID: chunks[1].ID, Quote: "チャンク", StartChar: 4, Length: 4},
 	}}
@@ -341,7 +342,8 @@ func TestCitationsAreEnrichedAtReadTime(t *testing.T) {
 	got, err := b.store.GetMessage(ctx, nil, b.tenant, b.thread.ID, m.ID, false)
 	require.NoError(t, err)
 	gone := got.Content.Citations[0]
-	require.Equal(t, threads.EnrichedCitation{ChunkID: chunks[0].ID, Quote: "🇨🇭 liegt", StartChar: 7, Length: 8}, gone)
+	require.Equal(t, in.Citations[0], gone.Raw())
+	require.Equal(t, &citation.Source{}, gone.Source, "every resolved field is null")
 	require.NotNil(t, got.Content.Citations[1].DocumentID)
 }
 

@@ -8,29 +8,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-rag/cairn/citation"
+	"github.com/cairn-rag/cairn/threads"
 )
 
 func init() {
 	commands["ask"] = command{summary: "ask QUESTION [--thread ID] [--folder PATH]: answer with numbered citations", run: runAsk}
-}
-
-type askCitation struct {
-	ChunkID          string  `json:"chunk_id"`
-	Quote            string  `json:"quote"`
-	StartChar        int     `json:"start_char"`
-	Length           int     `json:"length"`
-	DocumentName     *string `json:"document_name"`
-	VersionNumber    *int    `json:"version_number"`
-	MaterializedPath *string `json:"materialized_path"`
-}
-
-type askMessage struct {
-	ID      string `json:"id"`
-	Content struct {
-		Text      string        `json:"text"`
-		IsError   bool          `json:"is_error"`
-		Citations []askCitation `json:"citations"`
-	} `json:"content"`
 }
 
 func runAsk(ctx context.Context, env *environment, args []string) error {
@@ -67,8 +53,8 @@ func runAsk(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	var final askMessage
+	defer func() { _ = resp.Body.Close() }()
+	var final threads.Message
 	var failure string
 	var event string
 	sc := bufio.NewScanner(resp.Body)
@@ -102,7 +88,7 @@ func runAsk(ctx context.Context, env *environment, args []string) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read answer stream: %w", err)
 	}
-	if final.ID == "" {
+	if final.ID == uuid.Nil {
 		if failure != "" {
 			return fmt.Errorf("the answer failed: %s", failure)
 		}
@@ -117,14 +103,14 @@ func runAsk(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-func printCitations(env *environment, cits []askCitation) {
+func printCitations(env *environment, cits []citation.Citation) {
 	if len(cits) == 0 {
 		return
 	}
 	fmt.Fprintln(env.stdout, "\nCitations:")
 	for i, c := range cits {
 		where := "(document deleted)"
-		if c.DocumentName != nil && c.VersionNumber != nil && c.MaterializedPath != nil {
+		if c.Source != nil && c.DocumentName != nil && c.VersionNumber != nil && c.MaterializedPath != nil {
 			where = fmt.Sprintf("%s v%d  %s", *c.DocumentName, *c.VersionNumber, *c.MaterializedPath)
 		}
 		fmt.Fprintf(env.stdout, "[%d] %s  chars %d–%d\n    “%s”\n", i+1, where, c.StartChar, c.StartChar+c.Length, c.Quote)

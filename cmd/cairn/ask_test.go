@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
+	"github.com/cairn-rag/cairn/ask"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
@@ -29,7 +30,7 @@ func TestSearchAndAskAgainstTheAPI(t *testing.T) {
 		[]string{"Green tea 绿茶 is steamed in Japan. ", "Black tea is fully oxidised before drying."})
 	require.NoError(t, err)
 	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool),
-		Threads: threads.NewStore(pool), Search: s, Answers: &answer.Pipeline{Searcher: s, Answerer: answer.Extractive{}}}).Handler())
+		Threads: threads.NewStore(pool), Search: s, Ask: ask.New(pool, threads.NewStore(pool), &answer.Pipeline{Searcher: s, Answerer: answer.Extractive{}}, ask.Config{})}).Handler())
 	t.Cleanup(srv.Close)
 	vars := map[string]string{"CAIRN_URL": srv.URL, "CAIRN_API_KEY": key}
 

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer mig.Close()
+	defer func() { _ = mig.Close() }()
 	if err := mig.CheckCurrent(ctx); err != nil {
 		log.Warn("database schema is not current; /readyz answers 503 until `cairn migrate up` runs", "error", err)
 	}
@@ -49,20 +49,21 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer stop()
-	searcher, pipeline, err := newAnswers(ctx, cfg, pool)
+	th := threads.NewStore(pool)
+	searcher, asker, err := newAnswers(ctx, cfg, pool, th, log)
 	if err != nil {
 		return err
 	}
 	srv := api.New(api.Deps{
 		Search:  searcher,
-		Answers: pipeline,
+		Ask:     asker,
 		Ingest:  svc,
 		Config:  cfg,
 		Logger:  log,
 		Pool:    pool,
 		Schema:  mig,
 		Tenants: tenants.NewStore(pool),
-		Threads: threads.NewStore(pool),
+		Threads: th,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

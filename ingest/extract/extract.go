@@ -185,7 +185,7 @@ func htmlText(data []byte) string {
 				} else if space && sb.Len() > 0 && !endsInSpace(sb.String()) {
 					sb.WriteByte(' ')
 				}
-				pendingBreak, space = false, false
+				pendingBreak = false
 				sb.WriteString(f)
 				space = true
 			}

@@ -128,7 +128,7 @@ func (s *Store) ChunksOfVersion(ctx context.Context, tenant, doc uuid.UUID, n, l
 
 // ContentOfVersion returns the original bytes of version n of document
 // doc and their media type. Errors as TextOfVersion; CodeVersionNotFound
-// also for a version indexed before its bytes were kept (migration 00005).
+// also for a version indexed before its bytes were kept (migration 00006).
 func (s *Store) ContentOfVersion(ctx context.Context, tenant, doc uuid.UUID, n int) (VersionContent, error) {
 	v, err := s.versionRef(ctx, tenant, doc, n, false)
 	if err != nil {

@@ -164,3 +164,11 @@ func Is(err error, code Code) bool {
 	e, ok := As(err)
 	return ok && e.Code == code
 }
+
+// CodeOf returns the code of err's *Error, or CodeInternal.
+func CodeOf(err error) Code {
+	if e, ok := As(err); ok {
+		return e.Code
+	}
+	return CodeInternal
+}

@@ -24,33 +24,21 @@ func scanRepo(t *testing.T) *Result {
 // (or to any function taking an apperr.Code, or as an apperr.Error's
 // Code) that is a string literal or computed at run time, anywhere in
 // the module, tests included; apperr.Is in a test may pin a literal.
-// Files in LiteralCodeAllowList are skipped, and an entry that no longer
-// needs skipping fails the test.
 func TestNoLiteralErrorCodes(t *testing.T) {
 	t.Parallel()
 	r := scanRepo(t)
 	if len(r.Uses) < 50 {
 		t.Fatalf("found only %d code arguments: the scan is broken", len(r.Uses))
 	}
-	needed := map[string]bool{}
 	var bad []string
 	for _, u := range r.Uses {
 		if u.Problem == "" || u.Exempt() {
-			continue
-		}
-		if _, ok := LiteralCodeAllowList[u.File]; ok {
-			needed[u.File] = true
 			continue
 		}
 		bad = append(bad, u.Pos.String()+": "+u.Func+"("+u.Expr+"): "+u.Problem)
 	}
 	if len(bad) > 0 {
 		t.Errorf("%d error codes are not declared constants:\n%s", len(bad), strings.Join(bad, "\n"))
-	}
-	for f := range LiteralCodeAllowList {
-		if !needed[f] {
-			t.Errorf("remove %s from LiteralCodeAllowList: it writes no literal or computed code any more", f)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package answer_test
+package citation_test
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/citation"
 )
 
 func TestLocate(t *testing.T) {
@@ -28,10 +28,10 @@ func TestLocate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, l, ok := answer.Locate(content, tc.quote)
+			s, l, ok := citation.Locate(content, tc.quote)
 			require.Equal(t, tc.ok, ok)
 			if ok {
-				require.Equal(t, tc.want, answer.Slice(content, s, l))
+				require.Equal(t, tc.want, citation.Slice(content, s, l))
 			}
 		})
 	}
@@ -45,7 +45,7 @@ func FuzzLocate(f *testing.F) {
 		if !utf8.ValidString(content) || !utf8.ValidString(quote) {
 			return
 		}
-		s, l, ok := answer.Locate(content, quote)
+		s, l, ok := citation.Locate(content, quote)
 		if !ok {
 			return
 		}
@@ -53,8 +53,8 @@ func FuzzLocate(f *testing.F) {
 		if s < 0 || l <= 0 || s+l > n {
 			t.Fatalf("span [%d,+%d) outside %d runes", s, l, n)
 		}
-		if strings.Contains(content, strings.TrimSpace(quote)) && answer.Slice(content, s, l) != strings.TrimSpace(quote) {
-			t.Fatalf("exact quote %q located as %q", quote, answer.Slice(content, s, l))
+		if strings.Contains(content, strings.TrimSpace(quote)) && citation.Slice(content, s, l) != strings.TrimSpace(quote) {
+			t.Fatalf("exact quote %q located as %q", quote, citation.Slice(content, s, l))
 		}
 	})
 }

@@ -1,0 +1,152 @@
+package ask_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/fixture"
+	"github.com/cairn-rag/cairn/internal/testdb"
+	"github.com/cairn-rag/cairn/retrieval"
+	"github.com/cairn-rag/cairn/threads"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m, testdb.VerifyNoLeaks()) }
+
+// counting answers with the extractive answerer, counts its calls and
+// holds each until release is closed.
+type counting struct {
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (c *counting) Name() string { return "counting" }
+
+func (c *counting) Answer(ctx context.Context, req answer.Request, sink answer.Sink) (answer.Result, error) {
+	c.calls.Add(1)
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+		return answer.Result{}, ctx.Err()
+	}
+	return answer.Extractive{}.Answer(ctx, req, sink)
+}
+
+type bench struct {
+	pool   *pgxpool.Pool
+	tenant uuid.UUID
+	thread uuid.UUID
+	svc    *ask.Service
+}
+
+func setup(t *testing.T, a answer.Answerer) bench {
+	t.Helper()
+	pool := testdb.Pool(t)
+	tenant, _ := testdb.Tenant(t, pool)
+	ctx := context.Background()
+	_, err := fixture.Document(ctx, pool, tenant, "/kb", "tea.txt",
+		[]string{"Green tea is steamed in Japan. ", "Black tea is fully oxidised before drying."})
+	require.NoError(t, err)
+	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
+	require.NoError(t, err)
+	th := threads.NewStore(pool)
+	thread, err := th.CreateThread(ctx, tenant, threads.NewThread{})
+	require.NoError(t, err)
+	return bench{pool: pool, tenant: tenant, thread: thread.ID,
+		svc: ask.New(pool, th, &answer.Pipeline{Searcher: s, Answerer: a}, ask.Config{})}
+}
+
+func TestEventsComeInOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	var types []ask.EventType
+	out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "How is green tea made?"},
+		func(ev ask.Event) { types = append(types, ev.Type) })
+	require.NoError(t, err)
+	require.False(t, out.Replayed)
+	require.NotEmpty(t, out.Assistant.Content.Citations)
+	require.Equal(t, ask.EventUserMessage, types[0])
+	require.Equal(t, []ask.EventType{ask.EventAssistantMessage, ask.EventDone}, types[len(types)-2:])
+	require.Contains(t, types, ask.EventCitation)
+	require.Contains(t, types, ask.EventStep)
+}
+
+// Fifty concurrent asks with one message id generate one answer; every
+// caller gets that answer.
+func TestConcurrentAsksWithOneIDGenerateOnce(t *testing.T) {
+	t.Parallel()
+	a := &counting{release: make(chan struct{})}
+	b := setup(t, a)
+	id := uuid.Must(uuid.NewV7())
+	const n = 50
+	answers := make([]uuid.UUID, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+			errs[i], answers[i] = err, out.Assistant.ID
+		}()
+	}
+	assert.Eventually(t, func() bool { return a.calls.Load() >= 1 }, testTimeout, pollEvery)
+	close(a.release)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, answers[0], answers[i])
+	}
+	require.Equal(t, int32(1), a.calls.Load(), "one generation")
+	var count int
+	require.NoError(t, b.pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2`, b.tenant, b.thread).Scan(&count))
+	require.Equal(t, 2, count, "one user and one assistant message")
+}
+
+func TestReplayWithAnotherTextConflicts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	id := uuid.Must(uuid.NewV7())
+	ctx := context.Background()
+	first, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+	require.NoError(t, err)
+	again, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is green tea made?"}, nil)
+	require.NoError(t, err)
+	require.True(t, again.Replayed)
+	require.Equal(t, first.Assistant.ID, again.Assistant.ID)
+
+	var events int
+	_, err = b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{MessageID: &id, Text: "How is black tea made?"}, func(ask.Event) { events++ })
+	require.True(t, apperr.Is(err, threads.CodeMessageIDConflict), "got %v", err)
+	require.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	e, _ := apperr.As(err)
+	require.Equal(t, "content.text", e.Field)
+	require.Zero(t, events, "nothing is sent for a rejected question")
+}
+
+func TestTopKOutOfRangeStoresNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	_, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "tea?", TopK: ask.TopKMax + 1}, nil)
+	require.True(t, apperr.Is(err, apperr.CodeValidationFailed))
+	var count int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE tenant_id = $1`, b.tenant).Scan(&count))
+	require.Zero(t, count)
+}
+
+const (
+	testTimeout = 30 * time.Second
+	pollEvery   = 10 * time.Millisecond
+)
