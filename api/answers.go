@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -105,7 +106,7 @@ func (w *sseWriter) send(ev ask.Event) {
 	case ask.EventDelta:
 		data = gin.H{"text": ev.Text}
 	case ask.EventCitation:
-		data = ev.Citation
+		data = w.s.enrichedCitation(w.c, *ev.Citation)
 	case ask.EventStep:
 		data = ev.Step
 	case ask.EventError:
@@ -119,6 +120,18 @@ func (w *sseWriter) send(ev ask.Event) {
 	}
 	_, _ = fmt.Fprintf(w.c.Writer, "event: %s\ndata: %s\n\n", ev.Type, b)
 	w.c.Writer.Flush()
+}
+
+// enrichedCitation is the payload of an SSE citation event: the citation
+// enriched as a message read enriches it (citation.Enrich), or raw, with
+// the failure logged, when that fails.
+func (s *Server) enrichedCitation(c *gin.Context, ct citation.Citation) citation.Citation {
+	out, err := citation.Enrich(c.Request.Context(), s.deps.Pool, tenantID(c), []citation.Citation{ct})
+	if err != nil || len(out) != 1 {
+		s.log.WarnContext(c.Request.Context(), "citation event sent raw: enrichment failed", "error", err)
+		return ct
+	}
+	return out[0]
 }
 
 // eventError is the payload of an SSE error event: the code and detail of

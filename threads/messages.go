@@ -295,25 +295,20 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // Message reads: the page (or the one message) is selected first, then
 // enriched in the same statement: citations joined to chunks, versions,
 // documents and the version's path part; references to path parts;
-// attachments. No query per citation. A citation's chunk path is
-// chunk.PathSQL, the one definition of a chunk's path.
+// attachments. No query per citation (citation.EnrichedSQL). A chunk's
+// path (of a citation or of a reference to a chunk) is chunk.PathSQL, the
+// one definition of a chunk's path.
 var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.text, m.is_error,
+  ` + citation.EnrichedSQL("m.citations", "m.tenant_id") + `,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'chunk_id', e.c->'chunk_id', 'quote', e.c->'quote', 'start_char', e.c->'start_char', 'length', e.c->'length',
-      'document_id', ch.document_id, 'document_version_id', ch.version_id, 'document_name', d.name,
-      'version_number', v.version_number, 'path_part_id', ch.id,
-      'materialized_path', ` + chunk.PathSQL("vp.path", "ch.ordinal") + `
-    ) ORDER BY e.n), '[]'::jsonb)
-   FROM jsonb_array_elements(m.citations) WITH ORDINALITY AS e(c, n)
-   LEFT JOIN chunks ch ON ch.tenant_id = m.tenant_id AND ch.id = (e.c->>'chunk_id')::uuid
-   LEFT JOIN document_versions v ON v.tenant_id = ch.tenant_id AND v.id = ch.version_id
-   LEFT JOIN documents d ON d.tenant_id = ch.tenant_id AND d.id = ch.document_id
-   LEFT JOIN path_parts vp ON vp.tenant_id = v.tenant_id AND vp.id = v.path_part_id),
-  (SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'ref_type', coalesce(rp.kind, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id', 'materialized_path', rp.path
+      'ref_type', coalesce(rp.kind, CASE WHEN rc.id IS NOT NULL THEN 'chunk' END, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id',
+      'materialized_path', coalesce(rp.path, ` + chunk.PathSQL("rvp.path", "rc.ordinal") + `)
     ) ORDER BY e.n), '[]'::jsonb)
    FROM jsonb_array_elements(m.refs) WITH ORDINALITY AS e(r, n)
-   LEFT JOIN path_parts rp ON rp.tenant_id = m.tenant_id AND rp.id = (e.r->>'path_part_id')::uuid),
+   LEFT JOIN path_parts rp ON rp.tenant_id = m.tenant_id AND rp.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN chunks rc ON rp.id IS NULL AND rc.tenant_id = m.tenant_id AND rc.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN document_versions rv ON rv.tenant_id = rc.tenant_id AND rv.id = rc.version_id
+   LEFT JOIN path_parts rvp ON rvp.tenant_id = rv.tenant_id AND rvp.id = rv.path_part_id),
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'id', a.id, 'type', 'file', 'path', ap.path, 'name', a.name, 'mime_type', a.mime_type, 'width', a.width, 'height', a.height
     ) ORDER BY a.ordinal), '[]'::jsonb)
