@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"unicode/utf16"
@@ -80,6 +81,15 @@ func TestVersionTextChunksAndContent(t *testing.T) {
 				requireProblem(t, call(t, d.h, d.key, http.MethodGet, tc.target, nil), tc.status, tc.code, tc.field)
 			})
 		}
+	})
+
+	t.Run("BytesNotKeptBeforeMigration00006Are404", func(t *testing.T) {
+		rec := call(t, d.h, d.key, http.MethodPost, "/v1/documents?wait=true", map[string]any{"name": "old.txt", "folder": "/kb/v", "text": "indexed long ago"})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		old := decodeBody[ingest.UploadResult](t, rec)
+		_, err := d.pool.Exec(context.Background(), `UPDATE document_versions SET raw = NULL WHERE tenant_id = $1 AND id = $2`, d.tenant, old.Version.ID)
+		require.NoError(t, err)
+		requireProblem(t, call(t, d.h, d.key, http.MethodGet, "/v1/documents/"+old.Document.ID.String()+"/versions/1/content", nil), 404, store.CodeVersionNotFound, "")
 	})
 
 	t.Run("OtherTenantSeesNothing", func(t *testing.T) {

@@ -91,7 +91,7 @@ func (s server) getJSON(t *testing.T, path string, v any) {
 	req.Header.Set("Authorization", "Bearer "+s.key)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	require.Equal(t, http.StatusOK, res.StatusCode, path)
 	require.NoError(t, json.NewDecoder(res.Body).Decode(v))
 }
