@@ -123,10 +123,10 @@ func (w *sseWriter) send(ev ask.Event) {
 }
 
 // enrichedCitation is the payload of an SSE citation event: the citation
-// enriched as a message read enriches it (citation.Enrich), or raw, with
+// resolved as a message read resolves it (citation.Resolve), or raw, with
 // the failure logged, when that fails.
 func (s *Server) enrichedCitation(c *gin.Context, ct citation.Citation) citation.Citation {
-	out, err := citation.Enrich(c.Request.Context(), s.deps.Pool, tenantID(c), []citation.Citation{ct})
+	out, err := citation.Resolve(c.Request.Context(), s.deps.Pool, tenantID(c), []citation.Citation{ct})
 	if err != nil || len(out) != 1 {
 		s.log.WarnContext(c.Request.Context(), "citation event sent raw: enrichment failed", "error", err)
 		return ct

@@ -150,3 +150,28 @@ const (
 	testTimeout = 30 * time.Second
 	pollEvery   = 10 * time.Millisecond
 )
+
+func TestCompleteIsStatelessWithResolvedCitations(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	var deltas int
+	c, err := b.svc.Complete(context.Background(), b.tenant, ask.Conversation{
+		History:  []answer.Turn{{Role: "USER", Text: "Tell me about tea."}, {Role: "ASSISTANT", Text: "Which tea?"}},
+		Question: "How is green tea made?"}, func(ev ask.Event) {
+		if ev.Type == ask.EventDelta {
+			deltas++
+		}
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, c.Text)
+	require.Positive(t, deltas)
+	require.NotEmpty(t, c.Citations)
+	require.NotNil(t, c.Citations[0].Source)
+	require.Equal(t, "tea.txt", *c.Citations[0].DocumentName)
+	var count int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE tenant_id = $1`, b.tenant).Scan(&count))
+	require.Zero(t, count, "nothing stored")
+
+	_, err = b.svc.Complete(context.Background(), b.tenant, ask.Conversation{Question: "  "}, nil)
+	require.True(t, apperr.Is(err, apperr.CodeValidationFailed))
+}

@@ -295,11 +295,12 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // Message reads: the page (or the one message) is selected first, then
 // enriched in the same statement: citations joined to chunks, versions,
 // documents and the version's path part; references to path parts;
-// attachments. No query per citation (citation.EnrichedSQL). A chunk's
-// path (of a citation or of a reference to a chunk) is chunk.PathSQL, the
-// one definition of a chunk's path.
+// attachments. No query per citation. Citations resolve by
+// citation.ResolveSQL, the one definition of a citation's resolution; a
+// reference to a chunk gets its path from chunk.PathSQL, the one
+// definition of a chunk's path.
 var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.text, m.is_error,
-  ` + citation.EnrichedSQL("m.citations", "m.tenant_id") + `,
+  ` + citation.ResolveSQL("m.citations", "m.tenant_id") + `,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'ref_type', coalesce(rp.kind, CASE WHEN rc.id IS NOT NULL THEN 'chunk' END, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id',
       'materialized_path', coalesce(rp.path, ` + chunk.PathSQL("rvp.path", "rc.ordinal") + `)

@@ -338,6 +338,9 @@ func TestCitationsAreEnrichedAtReadTime(t *testing.T) {
 		require.Equal(t, ch.ID, *c.PathPartID)
 		require.Equal(t, ch.MaterializedPath, *c.MaterializedPath)
 	}
+	resolved, err := citation.Resolve(ctx, b.pool, b.tenant, in.Citations)
+	require.NoError(t, err)
+	require.Equal(t, m.Content.Citations, resolved, "resolving unstored citations gives what a stored message reads")
 	threadstest.DeleteChunk(t, b.pool, b.tenant, chunks[0].ID)
 	got, err := b.store.GetMessage(ctx, nil, b.tenant, b.thread.ID, m.ID, false)
 	require.NoError(t, err)

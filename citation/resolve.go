@@ -28,12 +28,14 @@ func utf16SQL(x string) string {
 	return "(char_length(" + x + ") + char_length(regexp_replace(" + x + `, '[^\U00010000-\U0010FFFF]', '', 'g')))`
 }
 
-// EnrichedSQL is the SQL expression of the enriched citations (a jsonb
-// array, '[]' for none) of the jsonb array of raw citations citations in
-// tenant tenant; both arguments are SQL expressions (m.citations,
-// m.tenant_id), never user input. A citation whose chunk is gone keeps
-// its raw fields; the resolved ones are null.
-func EnrichedSQL(citations, tenant string) string {
+// ResolveSQL is the one definition of a citation's resolution, as a SQL
+// expression: the jsonb array raw (of raw citations) of tenant tenant, in
+// its order, with each element's source joined in (chunk, version,
+// document, the version's path part) and its offsets computed; a gone
+// chunk resolves to nulls (the raw fields and marker stay). The chunk's
+// path part id is the chunk id: chunks are path parts without a row (see
+// chunk.Path). raw and tenant are SQL expressions, never input.
+func ResolveSQL(raw, tenant string) string {
 	start := "(e.c->>'start_char')::int"
 	prefix := "left(ch.content, " + start + ")"
 	chunkStart16 := "coalesce(ch.start_utf16, " + utf16SQL("left(v.text, ch.start_offset)") + ")"
@@ -48,29 +50,32 @@ func EnrichedSQL(citations, tenant string) string {
       'length_utf16', CASE WHEN ch.id IS NOT NULL THEN ` + utf16SQL("(e.c->>'quote')") + ` END,
       'version_start_utf16', ` + chunkStart16 + ` + ` + utf16SQL(prefix) + `
     ) ORDER BY e.n), '[]'::jsonb)
-   FROM jsonb_array_elements(` + citations + `) WITH ORDINALITY AS e(c, n)
+   FROM jsonb_array_elements(` + raw + `) WITH ORDINALITY AS e(c, n)
    LEFT JOIN chunks ch ON ch.tenant_id = ` + tenant + ` AND ch.id = (e.c->>'chunk_id')::uuid
    LEFT JOIN document_versions v ON v.tenant_id = ch.tenant_id AND v.id = ch.version_id
    LEFT JOIN documents d ON d.tenant_id = ch.tenant_id AND d.id = ch.document_id
    LEFT JOIN path_parts vp ON vp.tenant_id = v.tenant_id AND vp.id = v.path_part_id)`
 }
 
-var enrichSQL = `SELECT ` + EnrichedSQL("$2::jsonb", "$1::uuid")
+var resolveSQL = `SELECT ` + ResolveSQL("$2::jsonb", "$1::uuid")
 
-// Enrich resolves cits (raw or not) in one query, as a message read
-// does: for a citation streamed before its message is read.
-func Enrich(ctx context.Context, q pg.DB, tenantID uuid.UUID, cits []Citation) ([]Citation, error) {
+// Resolve returns cits with their sources resolved now (for citations that
+// are not stored in a message, such as those of a stateless completion).
+func Resolve(ctx context.Context, q pg.DB, tenantID uuid.UUID, cits []Citation) ([]Citation, error) {
+	if len(cits) == 0 {
+		return []Citation{}, nil
+	}
 	raw, err := json.Marshal(Raw(cits))
 	if err != nil {
 		return nil, fmt.Errorf("encode citations: %w", err)
 	}
 	var out []byte
-	if err := q.QueryRow(ctx, enrichSQL, tenantID, raw).Scan(&out); err != nil {
-		return nil, fmt.Errorf("enrich citations: %w", err)
+	if err := q.QueryRow(ctx, resolveSQL, tenantID, raw).Scan(&out); err != nil {
+		return nil, fmt.Errorf("resolve citations: %w", err)
 	}
-	var enriched []Citation
-	if err := json.Unmarshal(out, &enriched); err != nil {
+	var res []Citation
+	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, fmt.Errorf("decode citations: %w", err)
 	}
-	return enriched, nil
+	return res, nil
 }
