@@ -33,7 +33,9 @@ run: build
 
 test: lint
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
-	$(GO) test $(TEST_FLAGS) ./...
+	scripts/openapi-check.sh; \
+	scripts/web-deps.sh; \
+	CAIRN_REQUIRE_BROWSER=1 $(GO) test $(TEST_FLAGS) ./...
 
 # eval: the offline pipeline on XQuAD (CAIRN_XQUAD_DIR overrides the data
 # directory, ../shared/data/xquad from the repository root by default).

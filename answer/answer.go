@@ -206,5 +206,5 @@ func verify(sources []retrieval.Hit, source int, quote string) (citation.Citatio
 	if !ok {
 		return citation.Citation{}, "quote not found in the source"
 	}
-	return citation.Citation{ChunkID: h.ChunkID, Quote: citation.Slice(h.Content, s, l), StartChar: s, Length: l}, ""
+	return citation.Citation{ChunkID: h.ChunkID, Quote: citation.Slice(h.Content, s, l), StartChar: s, Length: l, Marker: source}, ""
 }

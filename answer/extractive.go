@@ -73,7 +73,7 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	var b strings.Builder
 	for i, c := range best {
 		h := req.Sources[c.source-1]
-		cit := citation.Citation{ChunkID: h.ChunkID, Quote: c.sent.Text, StartChar: c.sent.Start, Length: c.sent.Length}
+		cit := citation.Citation{ChunkID: h.ChunkID, Quote: c.sent.Text, StartChar: c.sent.Start, Length: c.sent.Length, Marker: c.source}
 		piece := c.sent.Text + " [" + itoa(c.source) + "]"
 		if i > 0 {
 			piece = " " + piece

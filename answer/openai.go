@@ -154,11 +154,18 @@ func (o *OpenAI) Answer(ctx context.Context, req Request, sink Sink) (Result, er
 	}
 }
 
+// errText is the error shown in a model_call step, which clients read in
+// a message's details: the error's public message only, never its cause
+// (which names the model server's URL and the dial error; those are
+// logged by the caller).
 func errText(err error) any {
 	if err == nil {
 		return nil
 	}
-	return err.Error()
+	if e, ok := apperr.As(err); ok && e.Message != "" {
+		return e.Message
+	}
+	return "the model call failed"
 }
 
 func (o *OpenAI) runTool(ctx context.Context, search SearchFunc, tc openai.ToolCall, sources *[]retrieval.Hit) (string, map[string]any) {
@@ -176,7 +183,7 @@ func (o *OpenAI) runTool(ctx context.Context, search SearchFunc, tc openai.ToolC
 	}
 	hits, err := search(ctx, args.Query)
 	if err != nil {
-		data["error"] = err.Error()
+		data["error"] = errText(err)
 		return "error: search failed", data
 	}
 	first := len(*sources) + 1

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -128,7 +129,7 @@ func (w *sseWriter) send(ev ask.Event) {
 	case ask.EventDelta:
 		data = gin.H{"text": ev.Text}
 	case ask.EventCitation:
-		data = ev.Citation
+		data = w.s.enrichedCitation(w.c, *ev.Citation)
 	case ask.EventStep:
 		data = ev.Step
 	case ask.EventError:
@@ -158,6 +159,18 @@ func lastEventID(c *gin.Context) (int64, error) {
 		return 0, apperr.Invalidf(CodeInvalidParameter, "Last-Event-ID", "Last-Event-ID must be an event id (a non-negative integer), got %q", v)
 	}
 	return n, nil
+}
+
+// enrichedCitation is the payload of an SSE citation event: the citation
+// resolved as a message read resolves it (citation.Resolve), or raw, with
+// the failure logged, when that fails.
+func (s *Server) enrichedCitation(c *gin.Context, ct citation.Citation) citation.Citation {
+	out, err := citation.Resolve(c.Request.Context(), s.deps.Pool, tenantID(c), []citation.Citation{ct})
+	if err != nil || len(out) != 1 {
+		s.log.WarnContext(c.Request.Context(), "citation event sent raw: enrichment failed", "error", err)
+		return ct
+	}
+	return out[0]
 }
 
 // eventError is the payload of an SSE error event: the code and detail of

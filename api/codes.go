@@ -33,6 +33,9 @@ const (
 	// CodeNotReady is /readyz while the database is unreachable or its
 	// schema is not current.
 	CodeNotReady apperr.Code = "not_ready"
+	// CodeOriginNotAllowed is a cross-origin browser request (or CORS
+	// preflight) from an origin CAIRN_CORS_ORIGINS does not list.
+	CodeOriginNotAllowed apperr.Code = "origin_not_allowed"
 	// CodeTimeout is a request whose context ended (timeout or client gone)
 	// before it was answered.
 	CodeTimeout apperr.Code = "timeout"

@@ -26,6 +26,7 @@ func (s *Server) registerDocumentRoutes(upload, json *gin.RouterGroup) {
 	json.DELETE("/documents/:document_id", s.deleteDocument)
 	json.GET("/chunks/:chunk_id", getOne(s, "chunk_id", s.deps.Ingest.GetChunk))
 	json.GET("/ingest/jobs/:job_id", getOne(s, "job_id", s.deps.Ingest.GetJob))
+	s.registerVersionRoutes(json)
 }
 
 // documentJSON is the JSON body of POST /v1/documents.

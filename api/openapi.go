@@ -43,6 +43,15 @@ func OpenAPI() (*openapi3.T, error) {
 	return openAPIDoc, openAPIErr
 }
 
+// OpenAPIJSON returns the document as served at GET /openapi.json
+// (`cairn openapi` prints it for linters).
+func OpenAPIJSON() ([]byte, error) {
+	if _, err := OpenAPI(); err != nil {
+		return nil, err
+	}
+	return openAPIJSON, nil
+}
+
 // openAPI serves the document as JSON (public, no auth).
 func (s *Server) openAPI(c *gin.Context) {
 	if _, err := OpenAPI(); err != nil {

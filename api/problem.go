@@ -33,6 +33,8 @@ const (
 	ClassUnprocessableEntity Class = "unprocessable_entity"
 	ClassInternalError       Class = "internal_error"
 	ClassServiceUnavailable  Class = "service_unavailable"
+	// ClassForbidden is Cairn's own (403): Knowledge Stack has no class for it.
+	ClassForbidden Class = "forbidden"
 )
 
 // kindHTTP is the one table that maps a domain error kind to its HTTP
@@ -52,6 +54,7 @@ var kindHTTP = map[apperr.Kind]struct {
 	apperr.Unavailable:   {http.StatusServiceUnavailable, ClassServiceUnavailable},
 	apperr.BadGateway:    {http.StatusBadGateway, ClassServiceUnavailable},
 	apperr.NotAllowed:    {http.StatusMethodNotAllowed, ClassBadRequest},
+	apperr.Forbidden:     {http.StatusForbidden, ClassForbidden},
 }
 
 // Problem is an RFC 9457 problem document with Cairn's stable code.
@@ -152,7 +155,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return apperr.Invalidf(CodeInvalidJSON, "", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return apperr.Invalidf(CodeInvalidField, typ.Field, "field %s must be %s, got %s", typ.Field, typ.Type.String(), typ.Value)
+		return apperr.Invalidf(CodeInvalidField, typ.Field, "field %s must be %s, got %s", typ.Field, jsonTypeName(typ.Type), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.Invalidf(CodeInvalidJSON, "", "truncated JSON body")
 	}
@@ -161,6 +164,39 @@ func jsonError(err error) error {
 		return ae
 	}
 	return apperr.Invalidf(CodeInvalidJSON, "", "invalid JSON: %s", err.Error())
+}
+
+// jsonTypeName names the JSON type that decodes into t ("a string", "an
+// integer", "an object"), so an error never shows a Go type name.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case reflect.PointerTo(t).Implements(textUnmarshaler):
+		return "a string"
+	case reflect.PointerTo(t).Implements(jsonUnmarshaler):
+		return "a JSON value of another type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a JSON value of another type"
 }
 
 // unknownFieldPath returns the full path (content.txt,

@@ -79,3 +79,31 @@ func TestDecodeJSONNamesUnknownFieldPath(t *testing.T) {
 		require.JSONEq(t, `{"a":1}`, string(v.Raw))
 	})
 }
+
+// TestTypeErrorsNameJSONTypes: a value of the wrong type is answered with
+// the JSON field and the JSON type it needs, never a Go type name.
+func TestTypeErrorsNameJSONTypes(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, body, field, want string }{
+		{"ObjectGivenString", `{"content":"text"}`, "content", "field content must be an object, got string"},
+		{"IntegerGivenString", `{"content":{"n":"seven"}}`, "content.n", "field content.n must be an integer, got string"},
+		{"StringGivenNumber", `{"name":7}`, "name", "field name must be a string, got number"},
+		{"ArrayGivenObject", `{"items":{"n":1}}`, "items", "field items must be an array, got object"},
+		{"ArrayItemGivenBool", `{"items":[true]}`, "items", "must be an object, got bool"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := gin.CreateTestContext(httptest.NewRecorder())
+			c.Request = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			var v decodeTarget
+			e, ok := apperr.As(decodeJSON(c, &v))
+			require.True(t, ok)
+			require.Equal(t, CodeInvalidField, e.Code)
+			require.Contains(t, e.Field, tc.field)
+			require.Contains(t, e.Message, tc.want)
+			require.NotContains(t, e.Message, "api.")
+			require.NotContains(t, e.Message, "decode")
+		})
+	}
+}

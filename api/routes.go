@@ -19,6 +19,7 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", s.openAPI)
+	s.registerWebApp(e)
 
 	v1 := e.Group("/v1", s.authenticate(), s.timeout())
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))

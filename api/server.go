@@ -74,7 +74,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recoverer(), s.requestID(), s.observe())
+	e.Use(s.recoverer(), s.requestID(), s.observe(), s.corsMiddleware())
 	e.NoRoute(func(c *gin.Context) {
 		s.problem(c, apperr.NotFound, CodeRouteNotFound, "no route for "+c.Request.Method+" "+c.Request.URL.Path, "")
 	})

@@ -27,6 +27,8 @@ func (s *Server) registerThreadRoutes(g *gin.RouterGroup) {
 	g.POST("/threads/:thread_id/messages", s.createMessage)
 	g.GET("/threads/:thread_id/messages", s.listMessages)
 	g.GET("/threads/:thread_id/messages/:message_id", s.getMessage)
+	g.PATCH("/threads/:thread_id/messages/:message_id", s.updateMessage)
+	g.DELETE("/threads/:thread_id/messages/:message_id", s.deleteMessage)
 	g.GET("/threads/:thread_id/attachments/:attachment_id", s.getAttachment)
 }
 
@@ -68,7 +70,18 @@ func (s *Server) listThreads(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	page, err := s.deps.Threads.ListThreads(c.Request.Context(), tenantID(c), c.Query("folder"), limit, offset)
+	oldest, err := querySortDir(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sortBy := threads.ThreadSort(c.Query("sort_by"))
+	if sortBy != "" && sortBy != threads.SortCreated && sortBy != threads.SortLastActivity {
+		s.fail(c, apperr.Invalidf(CodeInvalidParameter, "sort_by", "sort_by must be %s or %s, got %q", threads.SortCreated, threads.SortLastActivity, sortBy))
+		return
+	}
+	page, err := s.deps.Threads.ListThreads(c.Request.Context(), tenantID(c), threads.ThreadListOptions{
+		Folder: c.Query("folder"), Limit: limit, Offset: offset, SortBy: sortBy, Oldest: oldest})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -205,6 +218,19 @@ func queryBool(c *gin.Context, name string, def bool) (bool, error) {
 	return b, nil
 }
 
+// querySortDir reads sort_dir: true for asc (oldest first), false for
+// desc (the default, newest first).
+func querySortDir(c *gin.Context) (bool, error) {
+	switch raw := c.Query("sort_dir"); raw {
+	case "", "desc":
+		return false, nil
+	case "asc":
+		return true, nil
+	default:
+		return false, apperr.Invalidf(CodeInvalidParameter, "sort_dir", "sort_dir must be asc or desc, got %q", raw)
+	}
+}
+
 // queryTime reads an RFC 3339 / ISO 8601 time query parameter, or nil.
 func queryTime(c *gin.Context, name string) (*time.Time, error) {
 	raw, ok := c.GetQuery(name)
@@ -245,6 +271,10 @@ func (s *Server) listMessages(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if o.Oldest, err = querySortDir(c); err != nil {
+		s.fail(c, err)
+		return
+	}
 	page, err := s.deps.Threads.ListMessages(c.Request.Context(), nil, tenantID(c), threadID, o)
 	if err != nil {
 		s.fail(c, err)
@@ -275,6 +305,66 @@ func (s *Server) getMessage(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, m)
+}
+
+// updateMessageRequest is the body of PATCH .../messages/{message_id}:
+// absent fields are unchanged.
+type updateMessageRequest struct {
+	Content  *updateContentRequest `json:"content"`
+	Details  json.RawMessage       `json:"details"`
+	Metadata json.RawMessage       `json:"metadata"`
+}
+
+type updateContentRequest struct {
+	Text       *string              `json:"text"`
+	IsError    *bool                `json:"is_error"`
+	Citations  *[]citation.Citation `json:"citations"`
+	References *[]threads.Reference `json:"references"`
+}
+
+// messageIDs reads the thread and message ids of the path.
+func messageIDs(c *gin.Context) (thread, message uuid.UUID, err error) {
+	if thread, err = pathUUID(c, "thread_id"); err != nil {
+		return
+	}
+	message, err = pathUUID(c, "message_id")
+	return
+}
+
+func (s *Server) updateMessage(c *gin.Context) {
+	threadID, messageID, err := messageIDs(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req updateMessageRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := threads.MessagePatch{Details: req.Details, Metadata: req.Metadata}
+	if req.Content != nil {
+		p.Text, p.IsError, p.Citations, p.References = req.Content.Text, req.Content.IsError, req.Content.Citations, req.Content.References
+	}
+	m, err := s.deps.Threads.UpdateMessage(c.Request.Context(), tenantID(c), threadID, messageID, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}
+
+func (s *Server) deleteMessage(c *gin.Context) {
+	threadID, messageID, err := messageIDs(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.deps.Threads.DeleteMessage(c.Request.Context(), tenantID(c), threadID, messageID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) getAttachment(c *gin.Context) {

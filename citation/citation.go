@@ -31,6 +31,9 @@ type Citation struct {
 	Quote     string    `json:"quote"`
 	StartChar int       `json:"start_char"`
 	Length    int       `json:"length"`
+	// Marker is the n of the "[n]" in the message text that this citation
+	// backs (the answer's source number); 0 (omitted) when unknown.
+	Marker int `json:"marker,omitempty"`
 	*Source
 }
 
@@ -42,8 +45,23 @@ type Source struct {
 	DocumentVersionID *uuid.UUID `json:"document_version_id"`
 	DocumentName      *string    `json:"document_name"`
 	VersionNumber     *int       `json:"version_number"`
-	PathPartID        *uuid.UUID `json:"path_part_id"`
-	MaterializedPath  *string    `json:"materialized_path"`
+	// PathPartID is the chunk's path part id, which is the chunk id:
+	// chunks have no path_parts row, and references accept it as a path
+	// part of kind "chunk".
+	PathPartID       *uuid.UUID `json:"path_part_id"`
+	MaterializedPath *string    `json:"materialized_path"`
+	// IsCurrent is whether the cited version is the document's current one.
+	IsCurrent *bool `json:"is_current"`
+	// VersionStartChar is the quote's start in the version text, in code
+	// points (the chunk's start_offset plus StartChar).
+	VersionStartChar *int `json:"version_start_char"`
+	// StartUTF16 is StartChar in UTF-16 code units of the chunk's content.
+	StartUTF16 *int `json:"start_utf16"`
+	// LengthUTF16 is the quote's length in UTF-16 code units.
+	LengthUTF16 *int `json:"length_utf16"`
+	// VersionStartUTF16 is VersionStartChar in UTF-16 code units of the
+	// version text.
+	VersionStartUTF16 *int `json:"version_start_utf16"`
 }
 
 // Raw returns c without its resolved source: the fields that are stored.
@@ -74,6 +92,8 @@ func CheckShape(c Citation, field string) error {
 		return apperr.Unprocessablef(CodeInvalid, field, "%s: start_char must be >= 0", field)
 	case c.Length != utf8.RuneCountInString(c.Quote):
 		return apperr.Unprocessablef(CodeInvalid, field, "%s: length must be the quote's length in code points (%d)", field, utf8.RuneCountInString(c.Quote))
+	case c.Marker < 0:
+		return apperr.Unprocessablef(CodeInvalid, field, "%s: marker must be >= 1 when given", field)
 	}
 	return nil
 }
@@ -125,6 +145,9 @@ func Validate(ctx context.Context, q pg.DB, tenantID uuid.UUID, cits []Citation,
 		}
 		if c.StartChar+c.Length > len(text) || string(text[c.StartChar:c.StartChar+c.Length]) != c.Quote {
 			return apperr.Unprocessablef(CodeInvalid, field, "%s: quote does not match the chunk content at start_char %d", field, c.StartChar)
+		}
+		if !onBoundaries(string(text), c.StartChar, c.StartChar+c.Length) {
+			return apperr.Unprocessablef(CodeInvalid, field, "%s: the span splits a grapheme cluster (a character made of several code points, such as a ZWJ emoji)", field)
 		}
 	}
 	return nil

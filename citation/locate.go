@@ -21,10 +21,20 @@ const (
 // first an exact match, then a normalised one (case, whitespace runs,
 // typographic quotes and dashes) mapped back to the original offsets, then
 // a bounded fuzzy match (edit distance, similarity at least
-// MinSimilarity). The span content[start:start+length] (in runes) is the
+// MinSimilarity), widened to whole grapheme clusters (SnapToGraphemes).
+// The span content[start:start+length] (in runes) is the
 // text to store as the citation's quote; ok is false when nothing close
 // enough exists.
 func Locate(content, quote string) (start, length int, ok bool) {
+	start, length, ok = locate(content, quote)
+	if ok {
+		start, length = SnapToGraphemes(content, start, length)
+	}
+	return start, length, ok
+}
+
+// locate is Locate before the span is widened to whole grapheme clusters.
+func locate(content, quote string) (start, length int, ok bool) {
 	q := strings.TrimSpace(quote)
 	if q == "" || content == "" {
 		return 0, 0, false

@@ -11,18 +11,44 @@ import (
 	"github.com/cairn-rag/cairn/internal/pg"
 )
 
+// Read-time enrichment: a citation's chunk resolved to its document,
+// version, path and offsets, in SQL, so a page of messages is enriched in
+// the statement that reads it (no query per citation).
+//
+// Offsets: StartChar and Length count code points of the chunk's
+// content; VersionStartChar counts code points of the version text (the
+// chunk's start_offset plus StartChar); StartUTF16, LengthUTF16 and
+// VersionStartUTF16 are the same offsets in UTF-16 code units, so
+// JavaScript's text.slice(version_start_utf16, version_start_utf16 +
+// length_utf16) on the version text is the quote.
+
+// utf16SQL is the length in UTF-16 units of the SQL text expression x:
+// its code points, plus one for each above U+FFFF.
+func utf16SQL(x string) string {
+	return "(char_length(" + x + ") + char_length(regexp_replace(" + x + `, '[^\U00010000-\U0010FFFF]', '', 'g')))`
+}
+
 // ResolveSQL is the one definition of a citation's resolution, as a SQL
 // expression: the jsonb array raw (of raw citations) of tenant tenant, in
 // its order, with each element's source joined in (chunk, version,
-// document, the version's path part); a gone chunk resolves to nulls. The
-// chunk's path part id is the chunk id: chunks are path parts without a
-// row (see chunk.Path). raw and tenant are SQL expressions, never input.
+// document, the version's path part) and its offsets computed; a gone
+// chunk resolves to nulls (the raw fields and marker stay). The chunk's
+// path part id is the chunk id: chunks are path parts without a row (see
+// chunk.Path). raw and tenant are SQL expressions, never input.
 func ResolveSQL(raw, tenant string) string {
+	start := "(e.c->>'start_char')::int"
+	prefix := "left(ch.content, " + start + ")"
+	chunkStart16 := "coalesce(ch.start_utf16, " + utf16SQL("left(v.text, ch.start_offset)") + ")"
 	return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'chunk_id', e.c->'chunk_id', 'quote', e.c->'quote', 'start_char', e.c->'start_char', 'length', e.c->'length',
+      'marker', e.c->'marker', 'chunk_id', e.c->'chunk_id', 'quote', e.c->'quote', 'start_char', e.c->'start_char', 'length', e.c->'length',
       'document_id', ch.document_id, 'document_version_id', ch.version_id, 'document_name', d.name,
       'version_number', v.version_number, 'path_part_id', ch.id,
-      'materialized_path', ` + chunk.PathSQL("vp.path", "ch.ordinal") + `
+      'materialized_path', ` + chunk.PathSQL("vp.path", "ch.ordinal") + `,
+      'is_current', CASE WHEN ch.id IS NOT NULL THEN ch.version_id IS NOT DISTINCT FROM d.current_version_id END,
+      'version_start_char', ch.start_offset + ` + start + `,
+      'start_utf16', CASE WHEN ch.id IS NOT NULL THEN ` + utf16SQL(prefix) + ` END,
+      'length_utf16', CASE WHEN ch.id IS NOT NULL THEN ` + utf16SQL("(e.c->>'quote')") + ` END,
+      'version_start_utf16', ` + chunkStart16 + ` + ` + utf16SQL(prefix) + `
     ) ORDER BY e.n), '[]'::jsonb)
    FROM jsonb_array_elements(` + raw + `) WITH ORDINALITY AS e(c, n)
    LEFT JOIN chunks ch ON ch.tenant_id = ` + tenant + ` AND ch.id = (e.c->>'chunk_id')::uuid

@@ -51,6 +51,12 @@ type (
 	Chunk = store.Chunk
 	// Job is an ingest job: one version's extraction, chunking and indexing.
 	Job = store.Job
+	// VersionText is a version's normalised text with its lengths.
+	VersionText = store.VersionText
+	// ChunkPage is one page of a version's chunks with their offsets.
+	ChunkPage = store.ChunkPage
+	// VersionContent is a version's original bytes.
+	VersionContent = store.VersionContent
 )
 
 // Job states as the API shows them.
@@ -289,6 +295,24 @@ func (s *Service) VersionChunks(ctx context.Context, tenant, version uuid.UUID) 
 // VersionText returns the extracted text of a version ("" until ready).
 func (s *Service) VersionText(ctx context.Context, tenant, version uuid.UUID) (string, error) {
 	return s.store.VersionText(ctx, tenant, version)
+}
+
+// TextOfVersion returns the normalised text of version n of a document
+// (store.Store.TextOfVersion).
+func (s *Service) TextOfVersion(ctx context.Context, tenant, doc uuid.UUID, n int) (VersionText, error) {
+	return s.store.TextOfVersion(ctx, tenant, doc, n)
+}
+
+// ChunksOfVersion returns a page of the chunks of version n of a document
+// (store.Store.ChunksOfVersion).
+func (s *Service) ChunksOfVersion(ctx context.Context, tenant, doc uuid.UUID, n, limit, offset int) (ChunkPage, error) {
+	return s.store.ChunksOfVersion(ctx, tenant, doc, n, limit, offset)
+}
+
+// ContentOfVersion returns the original bytes of version n of a document
+// (store.Store.ContentOfVersion).
+func (s *Service) ContentOfVersion(ctx context.Context, tenant, doc uuid.UUID, n int) (VersionContent, error) {
+	return s.store.ContentOfVersion(ctx, tenant, doc, n)
 }
 
 // GetJob returns an ingest job.

@@ -30,8 +30,7 @@ CREATE TABLE document_versions (
     mime_type      text NOT NULL,
     size_bytes     bigint NOT NULL,
     text           text NOT NULL DEFAULT '',
-    -- raw holds the uploaded bytes until the ingest job has extracted
-    -- text from them; it is cleared when the version becomes ready.
+    -- raw holds the uploaded bytes (00006: kept after indexing).
     raw            bytea,
     state          text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'ready', 'failed')),
     error          text,

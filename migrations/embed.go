@@ -4,7 +4,9 @@
 //
 // Ownership of the files: 00001 foundation (tenants, keys, the path_parts
 // tree), 00002 documents/versions/chunks (ingest), 00003 threads and
-// messages, 00004 retrieval, 00005 background answers and the thread event log. Every table carries tenant_id and every index
+// messages, 00004 retrieval, 00005 background answers and the thread
+// event log (ask, events), 00006 keeps version bytes (ingest), 00007
+// thread activity index (threads). Every table carries tenant_id and every index
 // that serves a request leads with it, so the tables can be distributed by
 // tenant_id (Citus).
 package migrations

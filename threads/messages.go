@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/events"
+	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
@@ -120,17 +121,22 @@ type NewMessage struct {
 	AnswerTo *uuid.UUID
 }
 
-// ListOptions selects a page of messages. Pages are newest first. Without
-// After, the page is the Limit newest messages older than Before (when
-// set), after skipping Offset; with After, it is the Limit oldest messages
-// newer than After (and older than Before), after skipping Offset, so a
-// poller can advance After to the first (newest) item of each page.
+// ListOptions selects a page of messages. Pages are newest first unless
+// Oldest. Without After, a newest-first page is the Limit newest messages
+// older than Before (when set), after skipping Offset; with After, it is
+// the Limit oldest messages newer than After (and older than Before),
+// after skipping Offset, so a poller can advance After to the first
+// (newest) item of each page. An Oldest page is the Limit oldest messages
+// newer than After and older than Before (each when set), after skipping
+// Offset, oldest first: a conversation read from its start.
 type ListOptions struct {
 	Limit       int
 	Offset      int
 	Before      *time.Time
 	After       *time.Time
 	WithDetails bool
+	// Oldest orders the page oldest first (sort_dir=asc).
+	Oldest bool
 }
 
 // MessagePage is one page of messages.
@@ -315,14 +321,20 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // enriched in the same statement: citations joined to chunks, versions,
 // documents and the version's path part; references to path parts;
 // attachments. No query per citation. Citations resolve by
-// citation.ResolveSQL, the one definition of a citation's resolution.
+// citation.ResolveSQL, the one definition of a citation's resolution; a
+// reference to a chunk gets its path from chunk.PathSQL, the one
+// definition of a chunk's path.
 var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.status, m.text, m.is_error,
   ` + citation.ResolveSQL("m.citations", "m.tenant_id") + `,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'ref_type', coalesce(rp.kind, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id', 'materialized_path', rp.path
+      'ref_type', coalesce(rp.kind, CASE WHEN rc.id IS NOT NULL THEN 'chunk' END, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id',
+      'materialized_path', coalesce(rp.path, ` + chunk.PathSQL("rvp.path", "rc.ordinal") + `)
     ) ORDER BY e.n), '[]'::jsonb)
    FROM jsonb_array_elements(m.refs) WITH ORDINALITY AS e(r, n)
-   LEFT JOIN path_parts rp ON rp.tenant_id = m.tenant_id AND rp.id = (e.r->>'path_part_id')::uuid),
+   LEFT JOIN path_parts rp ON rp.tenant_id = m.tenant_id AND rp.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN chunks rc ON rp.id IS NULL AND rc.tenant_id = m.tenant_id AND rc.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN document_versions rv ON rv.tenant_id = rc.tenant_id AND rv.id = rc.version_id
+   LEFT JOIN path_parts rvp ON rvp.tenant_id = rv.tenant_id AND rvp.id = rv.path_part_id),
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'id', a.id, 'type', 'file', 'path', ap.path, 'name', a.name, 'mime_type', a.mime_type, 'width', a.width, 'height', a.height
     ) ORDER BY a.ordinal), '[]'::jsonb)
@@ -344,28 +356,31 @@ FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_par
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5)
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
-	listPageAfter = `WITH page AS (
+	listPageOldest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
-    AND ($5::timestamptz IS NULL OR created_at < $5) AND created_at > $6
+    AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
+	orderOldest = `
+ORDER BY m.created_at ASC, m.sequence ASC`
 )
 
 // messageQuery builds one of the fixed message queries (never from input).
-func messageQuery(page string, withDetails bool) string {
+func messageQuery(page string, withDetails bool, order string) string {
 	pageDetails, col := "", withoutDetailsColumn
 	if withDetails {
 		pageDetails, col = ", details", withDetailsColumn
 	}
-	return fmt.Sprintf(page, pageDetails) + "\nSELECT " + enrichedColumns + col + messageFrom + orderNewest
+	return fmt.Sprintf(page, pageDetails) + "\nSELECT " + enrichedColumns + col + messageFrom + order
 }
 
 var (
-	getMessageSQL    = [2]string{messageQuery(getPage, false), messageQuery(getPage, true)}
-	listNewestSQL    = [2]string{messageQuery(listPageNewest, false), messageQuery(listPageNewest, true)}
-	listAfterSQL     = [2]string{messageQuery(listPageAfter, false), messageQuery(listPageAfter, true)}
+	getMessageSQL    = [2]string{messageQuery(getPage, false, orderNewest), messageQuery(getPage, true, orderNewest)}
+	listNewestSQL    = [2]string{messageQuery(listPageNewest, false, orderNewest), messageQuery(listPageNewest, true, orderNewest)}
+	listAfterSQL     = [2]string{messageQuery(listPageOldest, false, orderNewest), messageQuery(listPageOldest, true, orderNewest)}
+	listOldestSQL    = [2]string{messageQuery(listPageOldest, false, orderOldest), messageQuery(listPageOldest, true, orderOldest)}
 	detailsIndex     = map[bool]int{false: 0, true: 1}
 	emptyAttachments = []Attachment{}
 	emptyCitations   = []citation.Citation{}
@@ -445,9 +460,12 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	o.Offset = max(o.Offset, 0)
 	var rows pgx.Rows
 	var err error
-	if o.After != nil {
+	switch {
+	case o.Oldest:
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After)
+	case o.After != nil:
 		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After)
-	} else {
+	default:
 		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before)
 	}
 	if err != nil {
@@ -459,7 +477,7 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	}
 	if len(page.Data) > o.Limit {
 		page.HasMore = true
-		if o.After != nil {
+		if o.After != nil && !o.Oldest {
 			page.Data = page.Data[1:] // the extra row is the newest, farthest from the cursor
 		} else {
 			page.Data = page.Data[:o.Limit]

@@ -73,6 +73,9 @@ type Thread struct {
 	MessageCount     int64           `json:"message_count"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
+	// LastActivityAt is when the thread's latest message was posted, or
+	// its creation time while it has none.
+	LastActivityAt time.Time `json:"last_activity_at"`
 }
 
 // NewThread is the input of CreateThread.
@@ -99,13 +102,46 @@ type ThreadPage struct {
 	HasMore bool     `json:"has_more"`
 }
 
-const threadColumns = `t.id, t.path_part_id, p.name, p.path, t.metadata, t.message_count, t.created_at, t.updated_at`
+const threadColumns = `t.id, t.path_part_id, p.name, p.path, t.metadata, t.message_count, t.created_at, t.updated_at,
+  coalesce(t.last_message_at, t.created_at)`
 
 func scanThread(row pgx.Row) (Thread, error) {
 	var t Thread
-	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt, &t.LastActivityAt)
+	t.CreatedAt, t.UpdatedAt, t.LastActivityAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC(), t.LastActivityAt.UTC()
 	return t, err
+}
+
+// ThreadSort is the order of a thread list.
+type ThreadSort string
+
+// The orders of a thread list (sort_by).
+const (
+	// SortCreated orders by creation time (the default).
+	SortCreated ThreadSort = "created_at"
+	// SortLastActivity orders by the latest message, or creation while
+	// there is none (Thread.LastActivityAt).
+	SortLastActivity ThreadSort = "last_activity_at"
+)
+
+// ThreadListOptions selects a page of threads.
+type ThreadListOptions struct {
+	// Folder limits the list to that folder and below ("" for all).
+	Folder string
+	Limit  int
+	Offset int
+	// SortBy is SortCreated ("" too) or SortLastActivity.
+	SortBy ThreadSort
+	// Oldest orders oldest first (sort_dir=asc); newest first otherwise.
+	Oldest bool
+}
+
+// threadOrders are the ORDER BY clauses of ListThreads, by sort and
+// direction, each served by an index leading with tenant_id
+// (threads_created, threads_activity).
+var threadOrders = map[ThreadSort][2]string{
+	SortCreated:      {`t.created_at DESC, t.id DESC`, `t.created_at ASC, t.id ASC`},
+	SortLastActivity: {`coalesce(t.last_message_at, t.created_at) DESC, t.id DESC`, `coalesce(t.last_message_at, t.created_at) ASC, t.id ASC`},
 }
 
 // validateObject checks that raw is absent, null or a JSON object of at
@@ -193,23 +229,37 @@ WHERE t.tenant_id = $1 AND t.id = $2`, tenantID, threadID))
 	return t, nil
 }
 
-// ListThreads returns threads newest first; with folder, only those in that
-// folder or below it (an unknown folder gives an empty page).
-func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, folder string, limit, offset int) (ThreadPage, error) {
-	segs, err := ParseFolder(folder, "folder")
+// ListThreads returns a page of threads in the order of o (newest created
+// first by default); with o.Folder, only those in that folder or below it
+// (an unknown folder gives an empty page). Errors: invalid_path (400),
+// validation_failed (422, an unknown sort).
+func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, o ThreadListOptions) (ThreadPage, error) {
+	segs, err := ParseFolder(o.Folder, "folder")
 	if err != nil {
 		return ThreadPage{}, err
+	}
+	if o.SortBy == "" {
+		o.SortBy = SortCreated
+	}
+	order, ok := threadOrders[o.SortBy]
+	if !ok {
+		return ThreadPage{}, apperr.Unprocessablef(apperr.CodeValidationFailed, "sort_by", "sort_by must be %s or %s, got %q", SortCreated, SortLastActivity, o.SortBy)
+	}
+	dir := 0
+	if o.Oldest {
+		dir = 1
 	}
 	prefix := ""
 	if len(segs) > 0 {
 		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
 	}
+	limit := o.Limit
 	rows, err := s.pool.Query(ctx, `
 SELECT `+threadColumns+` FROM threads t
 JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
 WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2)
-ORDER BY t.created_at DESC, t.id DESC
-LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, offset)
+ORDER BY `+order[dir]+`
+LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, o.Offset)
 	if err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}

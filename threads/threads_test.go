@@ -393,7 +393,7 @@ func TestConcurrentThreadCreatesShareNewFolders(t *testing.T) {
 	var folders int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM path_parts WHERE tenant_id = $1 AND kind = 'folder' AND path LIKE '/new%'`, b.tenant).Scan(&folders))
 	require.Equal(t, 3, folders)
-	page, err := b.store.ListThreads(ctx, b.tenant, "/new", 100, 0)
+	page, err := b.store.ListThreads(ctx, b.tenant, threads.ThreadListOptions{Folder: "/new", Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, page.Data, n)
 	dup := "t0"

@@ -10,6 +10,7 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/offsets"
 	"github.com/cairn-rag/cairn/textsearch"
 )
 
@@ -92,7 +93,7 @@ type Indexed struct {
 }
 
 var chunkColumns = []string{"tenant_id", "id", "document_id", "version_id", "ordinal", "content", "start_offset", "end_offset", "page",
-	"search_terms", "model_id", "embedding"}
+	"search_terms", "model_id", "embedding", "start_utf16"}
 
 // Commit writes the outcome of one job attempt in ONE transaction: the
 // chunks of every indexed version (COPY, embeddings of model), each such
@@ -107,9 +108,10 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 	}
 	copyRows := make([][]any, 0, total)
 	for _, r := range results {
+		ix := offsets.NewIndex(r.Text) // start_utf16: Start in UTF-16 units of the text
 		for i, c := range r.Chunks {
 			copyRows = append(copyRows, []any{tenant, uuid.Must(uuid.NewV7()), r.DocumentID, r.VersionID, i, c.Content, c.Start, c.End, c.Page,
-				textsearch.Document(c.Content), model, pgvector.NewVector(c.Embedding)})
+				textsearch.Document(c.Content), model, pgvector.NewVector(c.Embedding), ix.UTF16(c.Start)})
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -164,7 +166,7 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 					tenant, r.JobID, msg, attempt)
 				continue
 			}
-			b.Queue(`UPDATE document_versions SET text = $3, raw = NULL, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
+			b.Queue(`UPDATE document_versions SET text = $3, state = 'ready', error = NULL, chunk_count = $4, ready_at = now()
 				WHERE tenant_id = $1 AND id = $2`, tenant, r.VersionID, r.Text, len(r.Chunks))
 			// Flip the current version unless a newer one already became current.
 			b.Queue(`UPDATE documents d SET current_version_id = $3, updated_at = now()

@@ -31,7 +31,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/pathtree"
 )
@@ -248,41 +247,25 @@ func (s *Store) Delete(ctx context.Context, tenant, id uuid.UUID) error {
 // GetChunk returns one chunk of the tenant, current or not;
 // CodeChunkNotFound if none.
 func (s *Store) GetChunk(ctx context.Context, tenant, id uuid.UUID) (Chunk, error) {
-	var c Chunk
-	err := s.pool.QueryRow(ctx, `SELECT c.id, c.document_id, c.version_id, d.name, v.version_number, c.version_id IS NOT DISTINCT FROM d.current_version_id,
-		c.ordinal, c.content, c.start_offset, c.end_offset, c.page, c.model_id, `+chunk.PathSQL("vp.path", "c.ordinal")+`
-		FROM chunks c JOIN document_versions v ON v.tenant_id = c.tenant_id AND v.id = c.version_id
-		JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-		JOIN path_parts vp ON vp.tenant_id = v.tenant_id AND vp.id = v.path_part_id
-		WHERE c.tenant_id = $1 AND c.id = $2`, tenant, id).Scan(&c.ID, &c.DocumentID, &c.DocumentVersionID, &c.DocumentName, &c.VersionNumber, &c.IsCurrent,
-		&c.Ordinal, &c.Content, &c.StartOffset, &c.EndOffset, &c.Page, &c.ModelID, &c.MaterializedPath)
+	c, err := scanChunk(s.pool.QueryRow(ctx, chunkSelect+` WHERE c.tenant_id = $1 AND c.id = $2`, tenant, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Chunk{}, notFound(CodeChunkNotFound, "chunk", id)
 	}
 	if err != nil {
 		return Chunk{}, fmt.Errorf("get chunk: %w", err)
 	}
-	c.PathPartID = c.ID
 	return c, nil
 }
 
 // VersionChunks returns the chunks of one version in order (for tests and tools).
 func (s *Store) VersionChunks(ctx context.Context, tenant, version uuid.UUID) ([]Chunk, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM chunks WHERE tenant_id = $1 AND version_id = $2 ORDER BY ordinal`, tenant, version)
+	rows, err := s.pool.Query(ctx, chunkSelect+` WHERE c.tenant_id = $1 AND c.version_id = $2 ORDER BY c.ordinal`, tenant, version)
 	if err != nil {
 		return nil, fmt.Errorf("version chunks: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Chunk, error) { return scanChunk(r) })
 	if err != nil {
 		return nil, fmt.Errorf("version chunks: %w", err)
-	}
-	out := make([]Chunk, 0, len(ids))
-	for _, id := range ids {
-		c, err := s.GetChunk(ctx, tenant, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
 	}
 	return out, nil
 }

@@ -42,6 +42,9 @@ const (
 	BadGateway
 	// NotAllowed is a method the resource does not support (the router's): 405.
 	NotAllowed
+	// Forbidden is a request refused whoever sends it, such as one from a
+	// browser origin that is not allowed: 403.
+	Forbidden
 
 	numKinds // keep last: the number of kinds
 )
@@ -58,6 +61,7 @@ var kindNames = [numKinds]string{
 	Unavailable:   "Unavailable",
 	BadGateway:    "BadGateway",
 	NotAllowed:    "NotAllowed",
+	Forbidden:     "Forbidden",
 }
 
 // Kinds lists every Kind, in declaration order.

@@ -104,6 +104,10 @@ type Config struct {
 	EfSearch int
 	// TextCandidates caps the chunks the text leg scores (CAIRN_TEXT_CANDIDATES).
 	TextCandidates int
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
+	// call the API cross-origin, or ["*"] for any (CAIRN_CORS_ORIGINS,
+	// comma-separated; empty allows none: same-origin only).
+	CORSOrigins []string
 	// IngestJobTimeout bounds one ingest job; a job whose worker died is
 	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
 	IngestJobTimeout time.Duration
@@ -139,6 +143,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
 		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
 		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
+		CORSOrigins:      p.origins("CAIRN_CORS_ORIGINS"),
 		Fusion:           p.str("CAIRN_FUSION", retrieval.FusionDefault),
 		RRFK:             p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
 		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
@@ -242,6 +247,30 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// origins parses a comma-separated list of browser origins: each exactly
+// scheme://host[:port] (http or https, no path, query or trailing slash),
+// or the single value "*".
+func (p *parser) origins(name string) []string {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return nil
+	}
+	if v == "*" {
+		return []string{"*"}
+	}
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.String() != u.Scheme+"://"+u.Host {
+			p.fail(name, fmt.Sprintf("must list origins such as https://app.example.com (scheme://host[:port]) or be *, got %q", o))
+			return nil
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func (p *parser) level(name string) slog.Level {

@@ -32,6 +32,7 @@ func TestLoadOverrides(t *testing.T) {
 		"DATABASE_URL": goodURL, "CAIRN_ADDR": "0.0.0.0:9000", "CAIRN_LOG_LEVEL": "DEBUG",
 		"CAIRN_SHUTDOWN_TIMEOUT": "3s", "CAIRN_WORKERS": "0", "OPENAI_BASE_URL": "http://127.0.0.1:1234/v1",
 		"CAIRN_EMBED_MODEL": "text-embedding-3-small", "CAIRN_EMBED_DIM": "1536",
+		"CAIRN_CORS_ORIGINS": "https://app.example.com, http://localhost:5173",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "0.0.0.0:9000", c.Addr)
@@ -40,6 +41,7 @@ func TestLoadOverrides(t *testing.T) {
 	require.Equal(t, 0, c.Workers)
 	require.True(t, c.UsesOpenAI())
 	require.Equal(t, 1536, c.EmbedDim)
+	require.Equal(t, []string{"https://app.example.com", "http://localhost:5173"}, c.CORSOrigins)
 }
 
 func TestLoadRejectsBadValues(t *testing.T) {
@@ -60,6 +62,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"TooManyWorkers", map[string]string{"DATABASE_URL": goodURL, "CAIRN_WORKERS": "1000"}, "CAIRN_WORKERS must be between"},
 		{"BadOpenAIURL", map[string]string{"DATABASE_URL": goodURL, "OPENAI_BASE_URL": "ftp://x"}, "OPENAI_BASE_URL must be an http(s) URL"},
 		{"EmbedModelWithoutDim", map[string]string{"DATABASE_URL": goodURL, "OPENAI_API_KEY": "k", "CAIRN_EMBED_MODEL": "m"}, "CAIRN_EMBED_DIM is required"},
+		{"CORSOriginWithPath", map[string]string{"DATABASE_URL": goodURL, "CAIRN_CORS_ORIGINS": "https://a.example/app"}, "CAIRN_CORS_ORIGINS must list origins"},
+		{"CORSOriginWithoutScheme", map[string]string{"DATABASE_URL": goodURL, "CAIRN_CORS_ORIGINS": "a.example"}, "CAIRN_CORS_ORIGINS must list origins"},
 		{"EmbedModelWithoutEndpoint", map[string]string{"DATABASE_URL": goodURL, "CAIRN_EMBED_MODEL": "m", "CAIRN_EMBED_DIM": "8"}, "CAIRN_EMBED_MODEL needs OPENAI_BASE_URL"},
 	}
 	for _, tc := range cases {
