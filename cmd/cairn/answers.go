@@ -34,7 +34,11 @@ func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *
 		a = answer.NewOpenAI(answer.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ChatModel, Timeout: cfg.ModelTimeout})
 	}
 	p := &answer.Pipeline{Searcher: s, Answerer: a}
-	a2, err := ask.New(pool, th, p, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: workers, Logger: log})
+	timeout := cfg.AnswerTimeout
+	if timeout <= 0 {
+		timeout = ask.GenerationTimeout(cfg.ModelTimeout)
+	}
+	a2, err := ask.New(pool, th, p, ask.Config{GenerationTimeout: timeout, Workers: workers, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

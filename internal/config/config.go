@@ -85,6 +85,10 @@ type Config struct {
 	EmbedDim int
 	// ModelTimeout bounds one call to the model server (CAIRN_MODEL_TIMEOUT).
 	ModelTimeout time.Duration
+	// AnswerTimeout bounds one answer: retrieval, the model rounds and
+	// storing (CAIRN_ANSWER_TIMEOUT; default CAIRN_MODEL_TIMEOUT + 30s). An
+	// answer whose process died is generated again by its job after it.
+	AnswerTimeout time.Duration
 	// ChunkSize is the target chunk size in code points (CAIRN_CHUNK_SIZE).
 	ChunkSize int
 	// ChunkOverlap is how many code points consecutive chunks share (CAIRN_CHUNK_OVERLAP).
@@ -139,6 +143,7 @@ func Load(getenv func(string) string) (Config, error) {
 		EmbedModel:       strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
 		EmbedDim:         int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
 		ModelTimeout:     p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+		AnswerTimeout:    p.duration("CAIRN_ANSWER_TIMEOUT", 0),
 		ChunkSize:        int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
 		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
 		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
