@@ -33,6 +33,10 @@ const (
 	// CodeNotReady is /readyz while the database is unreachable or its
 	// schema is not current.
 	CodeNotReady apperr.Code = "not_ready"
+	// CodeModelNotFound is an OpenAI-compatible request whose model names
+	// no answerable scope (cairn, or cairn:/<folder that holds documents>);
+	// OpenAI's own code for an unknown model.
+	CodeModelNotFound apperr.Code = "model_not_found"
 	// CodeTimeout is a request whose context ended (timeout or client gone)
 	// before it was answered.
 	CodeTimeout apperr.Code = "timeout"

@@ -91,6 +91,8 @@ type Question struct {
 	TopK int
 	// Model overrides the answerer's model.
 	Model string
+	// Temperature is the model's sampling temperature (nil: its default).
+	Temperature *float32
 }
 
 // EventType names an Event.
@@ -257,7 +259,7 @@ func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user
 		return Outcome{}, err
 	}
 	res, genErr := s.pipeline.Run(ctx, tenant, user.Content.Text, history,
-		answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}, pipelineSink{sink})
+		answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model, Temperature: q.Temperature}, pipelineSink{sink})
 	in := threads.NewMessage{Role: threads.RoleAssistant, Text: res.Text, Citations: res.Citations}
 	if genErr != nil {
 		msg := "the answer could not be generated"
