@@ -177,10 +177,10 @@ type finalDelta struct {
 }
 
 type chunkChoice struct {
-	Index        int        `json:"index"`
-	Delta        any        `json:"delta"`
-	Logprobs     *struct{}  `json:"logprobs"`
-	FinishReason *string    `json:"finish_reason"`
+	Index        int       `json:"index"`
+	Delta        any       `json:"delta"`
+	Logprobs     *struct{} `json:"logprobs"`
+	FinishReason *string   `json:"finish_reason"`
 }
 
 type chatChunk struct {
@@ -439,7 +439,7 @@ type chatRun struct {
 	created int64
 	stream  bool
 	started bool // the SSE response has begun
-	deltas  bool // some answer text came as deltas
+	deltas  bool // answer text was streamed as it came
 }
 
 // answer runs ask (Complete, or Ask on the mapped thread) and writes
@@ -450,8 +450,11 @@ func (r *chatRun) answer() {
 		if ev.Type != ask.EventDelta || ev.Text == "" {
 			return
 		}
+		if !r.stream {
+			return
+		}
 		r.deltas = true
-		if piece := r.limit.push(ev.Text); piece != "" && r.stream {
+		if piece := r.limit.push(ev.Text); piece != "" {
 			r.sendContent(piece)
 		}
 	}
@@ -484,7 +487,8 @@ func (r *chatRun) answer() {
 		return
 	}
 	if !r.deltas {
-		// A stored answer replayed, or a text the answerer did not stream.
+		// Not streamed, a stored answer replayed, or a text the answerer
+		// did not stream.
 		if piece := r.limit.push(text); piece != "" && r.stream {
 			r.sendContent(piece)
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/rivo/uniseg"
@@ -30,7 +31,9 @@ const (
 // holds back a tail that could be the start of a stop sequence; flush
 // releases it at the end. The text is cut before the first stop
 // sequence (which is not sent, as with OpenAI) or after maxRunes code
-// points, at a grapheme cluster boundary of the piece being cut.
+// points, at a grapheme cluster boundary of the piece being cut. White
+// space at the start and the end of the answer is dropped (the stored
+// and non-streamed answers are trimmed too).
 type textLimit struct {
 	stops    []string
 	maxRunes int // 0: no budget
@@ -69,9 +72,16 @@ func (l *textLimit) push(piece string) string {
 	if cut >= 0 {
 		buf = buf[:cut]
 		l.done = true
-	} else if hold := l.heldTail(buf); hold > 0 {
-		l.pending = buf[len(buf)-hold:]
-		buf = buf[:len(buf)-hold]
+	} else {
+		if hold := l.heldTail(buf); hold > 0 {
+			l.pending = buf[len(buf)-hold:]
+			buf = buf[:len(buf)-hold]
+		}
+		// Trailing white space waits for more text: the answer ends
+		// without it, as the stored answer does.
+		trimmed := strings.TrimRightFunc(buf, unicode.IsSpace)
+		l.pending = buf[len(trimmed):] + l.pending
+		buf = trimmed
 	}
 	return l.emit(buf)
 }
@@ -82,10 +92,20 @@ func (l *textLimit) flush() string {
 		return ""
 	}
 	buf := l.pending
-	l.pending = ""
-	out := l.emit(buf)
-	l.done = true
-	return out
+	l.pending, l.done = "", true
+	return l.emit(buf)
+}
+
+// trimEnd drops white space at the start of the answer (nothing sent
+// yet) and, once it is done, at its end.
+func (l *textLimit) trimEnd(s string) string {
+	if l.sent == 0 {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	}
+	if l.done {
+		s = strings.TrimRightFunc(s, unicode.IsSpace)
+	}
+	return s
 }
 
 // heldTail is the length in bytes of the longest tail of buf that is a
@@ -105,11 +125,12 @@ func (l *textLimit) heldTail(buf string) int {
 
 // emit applies the token budget to s, records and returns what is sent.
 func (l *textLimit) emit(s string) string {
+	s = l.trimEnd(s)
 	if l.maxRunes > 0 {
 		left := l.maxRunes - l.sent
 		if n := utf8.RuneCountInString(s); n > left || (n == left && l.pending != "") {
-			s = graphemePrefix(s, left)
 			l.done, l.reason, l.pending = true, finishLength, ""
+			s = l.trimEnd(graphemePrefix(s, left))
 		}
 	}
 	l.sent += utf8.RuneCountInString(s)
