@@ -153,6 +153,3 @@ func graphemePrefix(s string, n int) string {
 	}
 	return s[:end]
 }
-
-// truncated reports whether the budget cut the text.
-func (l *textLimit) truncated() bool { return l.reason == finishLength }
