@@ -116,13 +116,7 @@ func (s *Server) openAIListModels(c *gin.Context) {
 		s.openAIFail(c, err)
 		return
 	}
-	var created int64
-	for _, f := range folders {
-		if t := f.CreatedAt.Unix(); created == 0 || t < created {
-			created = t
-		}
-	}
-	data := []openAIModel{newOpenAIModel(modelWhole, pathtree.Root, created)}
+	data := []openAIModel{newOpenAIModel(modelWhole, pathtree.Root, oldest(folders))}
 	for _, f := range folders {
 		data = append(data, newOpenAIModel(modelScopePrefix+f.Path, f.Path, f.CreatedAt.Unix()))
 	}
@@ -133,11 +127,28 @@ func (s *Server) openAIListModels(c *gin.Context) {
 // slashes (cairn:/kb/x), percent-encoded or not.
 func (s *Server) openAIGetModel(c *gin.Context) {
 	m, err := s.openAIResolveModel(c, strings.TrimPrefix(c.Param("model"), "/"))
+	if err == nil && m.ID == modelWhole {
+		var folders []pathtree.Folder
+		folders, err = pathtree.TopDocumentFolders(c.Request.Context(), s.deps.Pool, tenantID(c))
+		m.Created = oldest(folders)
+	}
 	if err != nil {
 		s.openAIFail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, m)
+}
+
+// oldest is the creation of the oldest folder in Unix seconds (0: none),
+// the created of the cairn model.
+func oldest(folders []pathtree.Folder) int64 {
+	var created int64
+	for _, f := range folders {
+		if t := f.CreatedAt.Unix(); created == 0 || t < created {
+			created = t
+		}
+	}
+	return created
 }
 
 // openAIResolveModel returns the model id names: cairn, or cairn:/<path>

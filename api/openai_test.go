@@ -206,20 +206,23 @@ func TestOpenAIModels(t *testing.T) {
 	a.upload(t, "/kb/geo", "paris.txt", parisV1)
 	a.upload(t, "/handbook", "leave.txt", "Employees take leave by asking their manager.")
 	a.upload(t, "/", "root.txt", "A document at the root belongs to no folder.")
-	th := a.thread(t) // threads live under folders too; a folder without documents is no model
-	_ = th
-	code, body := a.do(t, "POST", "/v1/threads", map[string]any{"name": "t", "folder": "/support"})
-	require.Equal(t, http.StatusCreated, code, string(body))
+	// Threads live under folders too; a folder without documents is no
+	// model, even beside one whose path starts with its own.
+	a.upload(t, "/hb0", "x.txt", "A folder named right after another one.")
+	for _, folder := range []string{"/support", "/hb"} {
+		code, body := a.do(t, "POST", "/v1/threads", map[string]any{"name": "t", "folder": folder})
+		require.Equal(t, http.StatusCreated, code, string(body))
+	}
 
 	t.Run("ListsTopLevelFoldersThatHoldDocuments", func(t *testing.T) {
 		ms := list()
-		require.Equal(t, []string{"cairn", "cairn:/handbook", "cairn:/kb"}, ids(ms))
+		require.Equal(t, []string{"cairn", "cairn:/handbook", "cairn:/hb0", "cairn:/kb"}, ids(ms))
 		for _, m := range ms {
 			require.Equal(t, "model", m.Object)
 			require.Equal(t, "cairn", m.OwnedBy)
 			require.Positive(t, m.Created)
 		}
-		require.Equal(t, "/kb", ms[2].PathPrefix)
+		require.Equal(t, "/kb", ms[3].PathPrefix)
 		require.Equal(t, "/", ms[0].PathPrefix)
 	})
 	t.Run("GetsOneModelByIDPlainOrPercentEncoded", func(t *testing.T) {
@@ -229,10 +232,11 @@ func TestOpenAIModels(t *testing.T) {
 			var m oaiModel
 			require.NoError(t, json.Unmarshal(body, &m))
 			require.True(t, strings.HasPrefix(m.ID, "cairn"), m.ID)
+			require.Positive(t, m.Created)
 		}
 	})
 	t.Run("UnknownModelIs404ModelNotFound", func(t *testing.T) {
-		for _, path := range []string{"/openai/v1/models/gpt-4o", "/openai/v1/models/cairn:%2Fsupport", "/openai/v1/models/cairn:%2Fnope", "/openai/v1/models/cairn:kb"} {
+		for _, path := range []string{"/openai/v1/models/gpt-4o", "/openai/v1/models/cairn:%2Fsupport", "/openai/v1/models/cairn:%2Fhb", "/openai/v1/models/cairn:%2Fnope", "/openai/v1/models/cairn:kb"} {
 			code, body := a.do(t, "GET", path, nil)
 			requireOpenAIError(t, code, body, http.StatusNotFound, "invalid_request_error", api.CodeModelNotFound, "model")
 		}
@@ -268,6 +272,15 @@ func TestOpenAIAuthAndRouting(t *testing.T) {
 	t.Run("WrongMethodIs405InOpenAIShape", func(t *testing.T) {
 		rec := send("GET", "/openai/v1/chat/completions", a.key)
 		requireOpenAIError(t, rec.Code, rec.Body.Bytes(), http.StatusMethodNotAllowed, "invalid_request_error", api.CodeMethodNotAllowed, "")
+	})
+	t.Run("OversizeBodyIs413InOpenAIShape", func(t *testing.T) {
+		body := `{"model":"cairn","messages":[{"role":"user","content":"` + strings.Repeat("a", 9<<20) + `"}]}`
+		req := httptest.NewRequest("POST", "/openai/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+a.key)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		a.h.ServeHTTP(rec, req)
+		requireOpenAIError(t, rec.Code, rec.Body.Bytes(), http.StatusRequestEntityTooLarge, "invalid_request_error", "payload_too_large", "")
 	})
 	t.Run("ElsewhereErrorsStayProblemJSON", func(t *testing.T) {
 		rec := send("GET", "/v1/nothing", a.key)
