@@ -72,6 +72,8 @@ type Request struct {
 	Sources []retrieval.Hit
 	// Model overrides the configured model for this request ("" keeps it).
 	Model string
+	// Temperature is the sampling temperature (nil: the model's default).
+	Temperature *float32
 	// Search runs a further retrieval; nil disables the search tool.
 	Search SearchFunc
 }
@@ -118,6 +120,8 @@ type Options struct {
 	TopK int
 	// Model overrides the answerer's model.
 	Model string
+	// Temperature is the model's sampling temperature (nil: its default).
+	Temperature *float32
 }
 
 // Run retrieves sources for question in tenantID and answers it. Every
@@ -146,7 +150,7 @@ func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string,
 	if err != nil {
 		return Result{Steps: steps}, err
 	}
-	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Search: search}
+	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Temperature: opt.Temperature, Search: search}
 	res, err := p.Answerer.Answer(ctx, req, stepSink{sink, step})
 	res.Steps = steps // the answerer's steps came through stepSink
 	if err != nil {

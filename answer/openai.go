@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -132,7 +133,7 @@ func (o *OpenAI) Answer(ctx context.Context, req Request, sink Sink) (Result, er
 		if req.Search != nil && round <= o.cfg.MaxToolRounds {
 			tools = []openai.Tool{searchTool}
 		}
-		out, err := o.call(ctx, model, msgs, tools, sink)
+		out, err := o.call(ctx, model, req.Temperature, msgs, tools, sink)
 		step(NewStep("model_call", map[string]any{
 			"model": model, "round": round, "prompt_tokens": out.usage.PromptTokens, "completion_tokens": out.usage.CompletionTokens,
 			"latency_ms": out.latency.Milliseconds(), "finish_reason": out.finish, "error": errText(err),
@@ -252,15 +253,21 @@ type callOut struct {
 
 // call runs one streamed completion, forwarding answer text (never the
 // citation block) to sink as it arrives.
-func (o *OpenAI) call(ctx context.Context, model string, msgs []openai.ChatCompletionMessage, tools []openai.Tool, sink Sink) (callOut, error) {
+func (o *OpenAI) call(ctx context.Context, model string, temperature *float32, msgs []openai.ChatCompletionMessage, tools []openai.Tool, sink Sink) (callOut, error) {
 	t0 := time.Now()
 	var out callOut
 	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 	defer cancel()
-	stream, err := o.client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
+	creq := openai.ChatCompletionRequest{
 		Model: model, Messages: msgs, Tools: tools, Stream: true,
 		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
-	})
+	}
+	if temperature != nil {
+		// go-openai omits a zero temperature; the smallest positive one
+		// is its documented way to ask for 0.
+		creq.Temperature = max(*temperature, math.SmallestNonzeroFloat32)
+	}
+	stream, err := o.client.CreateChatCompletionStream(ctx, creq)
 	if err != nil {
 		out.latency = time.Since(t0)
 		return out, modelError(ctx, err)

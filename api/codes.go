@@ -36,6 +36,10 @@ const (
 	// CodeOriginNotAllowed is a cross-origin browser request (or CORS
 	// preflight) from an origin CAIRN_CORS_ORIGINS does not list.
 	CodeOriginNotAllowed apperr.Code = "origin_not_allowed"
+	// CodeModelNotFound is an OpenAI-compatible request whose model names
+	// no answerable scope (cairn, or cairn:/<folder that holds documents>);
+	// OpenAI's own code for an unknown model.
+	CodeModelNotFound apperr.Code = "model_not_found"
 	// CodeTimeout is a request whose context ended (timeout or client gone)
 	// before it was answered.
 	CodeTimeout apperr.Code = "timeout"

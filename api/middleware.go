@@ -93,15 +93,20 @@ func (s *Server) observe() gin.HandlerFunc {
 	}
 }
 
+// failFunc writes the error answer of one API surface: problem+json
+// (Server.fail) for /v1, OpenAI's error body (Server.openAIFail) for
+// /openai/v1.
+type failFunc func(c *gin.Context, err error)
+
 // authenticate maps "Authorization: Bearer KEY" to the key's tenant and
-// answers 401 problem+json otherwise.
-func (s *Server) authenticate() gin.HandlerFunc {
+// answers 401 through fail otherwise.
+func (s *Server) authenticate(fail failFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.GetHeader("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="cairn"`)
-			s.problem(c, apperr.Unauthorized, tenants.CodeUnauthorized, "missing bearer API key in the Authorization header", "")
+			fail(c, apperr.New(apperr.Unauthorized, tenants.CodeUnauthorized, "missing bearer API key in the Authorization header"))
 			c.Abort()
 			return
 		}
@@ -110,7 +115,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			if apperr.KindOf(err) == apperr.Unauthorized {
 				c.Header("WWW-Authenticate", `Bearer realm="cairn", error="invalid_token"`)
 			}
-			s.fail(c, err)
+			fail(c, err)
 			c.Abort()
 			return
 		}
@@ -130,12 +135,13 @@ func (s *Server) timeout() gin.HandlerFunc {
 	}
 }
 
-// limitBody answers 413 for a declared Content-Length over limit before
-// reading anything, and caps what the handler can read to limit.
-func (s *Server) limitBody(limit int64) gin.HandlerFunc {
+// limitBody answers 413 (through fail) for a declared Content-Length
+// over limit before reading anything, and caps what the handler can read
+// to limit.
+func (s *Server) limitBody(limit int64, fail failFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > limit {
-			s.fail(c, tooLarge(limit))
+			fail(c, tooLarge(limit))
 			c.Abort()
 			return
 		}

@@ -72,6 +72,14 @@ type Problem struct {
 // fail answers with the problem document for err. Only internal errors are
 // logged in full; clients never see their text.
 func (s *Server) fail(c *gin.Context, err error) {
+	e := s.explain(c, err)
+	s.problem(c, e.Kind, e.Code, e.Message, e.Field)
+}
+
+// explain returns what a client is told about err: the domain error as
+// it is, a timeout for a request whose context ended, and "internal
+// error" (logged in full) for anything else.
+func (s *Server) explain(c *gin.Context, err error) *apperr.Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = tooLarge(mbe.Limit)
@@ -80,17 +88,15 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if !ok || e.Kind == apperr.Internal {
 		if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
 			s.log.WarnContext(c.Request.Context(), "request cancelled or timed out", slog.Any("error", err))
-			s.problem(c, apperr.Unavailable, CodeTimeout, "the request timed out or was cancelled", "")
-			return
+			return apperr.New(apperr.Unavailable, CodeTimeout, "the request timed out or was cancelled")
 		}
 		s.log.ErrorContext(c.Request.Context(), "internal error", slog.Any("error", err))
-		s.problem(c, apperr.Internal, apperr.CodeInternal, "internal error", "")
-		return
+		return apperr.New(apperr.Internal, apperr.CodeInternal, "internal error")
 	}
 	if e.Kind == apperr.Unavailable || e.Kind == apperr.BadGateway {
 		s.log.WarnContext(c.Request.Context(), "dependency error", slog.Any("error", err))
 	}
-	s.problem(c, e.Kind, e.Code, e.Message, e.Field)
+	return e
 }
 
 // problem answers with the problem document of kind: its status, title

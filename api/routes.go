@@ -21,8 +21,8 @@ func (s *Server) routes() {
 	e.GET("/openapi.json", s.openAPI)
 	s.registerWebApp(e)
 
-	v1 := e.Group("/v1", s.authenticate(), s.timeout())
-	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
+	v1 := e.Group("/v1", s.authenticate(s.fail), s.timeout())
+	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes, s.fail))
 	jsonRoutes.GET("/tenant", s.getTenant)
 	s.registerThreadRoutes(jsonRoutes)
 	if s.deps.Search != nil {
@@ -31,11 +31,12 @@ func (s *Server) routes() {
 	if s.deps.Ask != nil {
 		s.registerAnswerRoutes(jsonRoutes)
 		// Thread streams are long-lived: no request timeout.
-		s.registerStreamRoutes(e.Group("/v1", s.authenticate()))
+		s.registerStreamRoutes(e.Group("/v1", s.authenticate(s.fail)))
 	}
 	if s.deps.Ingest != nil {
-		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes)), jsonRoutes)
+		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes, s.fail)), jsonRoutes)
 	}
+	s.registerOpenAIRoutes(e.Group("/openai/v1", s.authenticate(s.openAIFail), s.timeout(), s.limitBody(s.deps.Config.MaxBodyBytes, s.openAIFail)))
 }
 
 func (s *Server) healthz(c *gin.Context) {

@@ -76,10 +76,10 @@ func New(d Deps) *Server {
 	e.HandleMethodNotAllowed = true
 	e.Use(s.recoverer(), s.requestID(), s.observe(), s.corsMiddleware())
 	e.NoRoute(func(c *gin.Context) {
-		s.problem(c, apperr.NotFound, CodeRouteNotFound, "no route for "+c.Request.Method+" "+c.Request.URL.Path, "")
+		s.failFor(c)(c, apperr.New(apperr.NotFound, CodeRouteNotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		s.problem(c, apperr.NotAllowed, CodeMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+		s.failFor(c)(c, apperr.New(apperr.NotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	s.engine = e
 	s.routes()

@@ -234,7 +234,7 @@ func TestGracefulShutdownDrainsInFlightRequest(t *testing.T) {
 func TestRequestIDsProblemsAndMetrics(t *testing.T) {
 	t.Parallel()
 	f := setupFoundation(t, testdb.Pool(t))
-	f.srv.engine.POST("/test/echo", f.srv.limitBody(64), func(c *gin.Context) {
+	f.srv.engine.POST("/test/echo", f.srv.limitBody(64, f.srv.fail), func(c *gin.Context) {
 		var v struct {
 			Name string `json:"name"`
 			N    int    `json:"n"`

@@ -185,6 +185,8 @@ type Question struct {
 	TopK int
 	// Model overrides the answerer's model.
 	Model string
+	// Temperature is the model's sampling temperature (nil: its default).
+	Temperature *float32
 }
 
 // EventType names an Event.
@@ -297,7 +299,7 @@ func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Ques
 		opts.ScheduledAt = time.Now().Add(s.cfg.GenerationTimeout)
 	}
 	args := jobArgs{TenantID: tenant, ThreadID: threadID, AnswerID: ans.ID, UserID: user.ID,
-		PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}
+		PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model, Temperature: q.Temperature}
 	if _, err := s.river.InsertTx(ctx, tx, args, opts); err != nil {
 		return Submission{}, fmt.Errorf("enqueue answer: %w", err)
 	}
@@ -451,7 +453,7 @@ func decode(ev events.Event, sub Submission) (Event, bool, error) {
 }
 
 func optionsOf(q Question) answer.Options {
-	return answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model}
+	return answer.Options{PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model, Temperature: q.Temperature}
 }
 
 // generate retrieves and generates the answer to user, appending its

@@ -24,6 +24,8 @@ type Conversation struct {
 	TopK int
 	// Model overrides the answerer's model.
 	Model string
+	// Temperature is the model's sampling temperature (nil: its default).
+	Temperature *float32
 }
 
 // Completion is a stateless answer: its citations are resolved now.
@@ -48,7 +50,7 @@ func (s *Service) Complete(ctx context.Context, tenant uuid.UUID, c Conversation
 		return Completion{}, apperr.Invalidf(apperr.CodeValidationFailed, "messages", "the conversation has no question")
 	}
 	res, err := s.pipeline.Run(ctx, tenant, c.Question, c.History,
-		answer.Options{PathPrefix: c.PathPrefix, TopK: c.TopK, Model: strings.TrimSpace(c.Model)}, pipelineSink{sink})
+		answer.Options{PathPrefix: c.PathPrefix, TopK: c.TopK, Model: strings.TrimSpace(c.Model), Temperature: c.Temperature}, pipelineSink{sink})
 	if err != nil {
 		return Completion{Steps: res.Steps}, err
 	}

@@ -21,6 +21,8 @@ type jobArgs struct {
 	PathPrefix string    `json:"path_prefix,omitempty"`
 	TopK       int       `json:"top_k,omitempty"`
 	Model      string    `json:"model,omitempty"`
+	// Temperature is the model's sampling temperature (nil: its default).
+	Temperature *float32 `json:"temperature,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -58,7 +60,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
 		return err
 	}
 	if err := w.s.generate(ctx, a.TenantID, a.ThreadID, user, a.AnswerID,
-		answer.Options{PathPrefix: a.PathPrefix, TopK: a.TopK, Model: a.Model}); err != nil {
+		answer.Options{PathPrefix: a.PathPrefix, TopK: a.TopK, Model: a.Model, Temperature: a.Temperature}); err != nil {
 		return fmt.Errorf("answer %s: %w", a.AnswerID, err)
 	}
 	return nil
