@@ -18,7 +18,7 @@ import (
 
 // registerAnswerRoutes registers POST /v1/threads/{id}/user_message on g.
 func (s *Server) registerAnswerRoutes(g *gin.RouterGroup) {
-	g.POST("/threads/:thread_id/user_message", s.userMessage)
+	g.POST("/threads/:thread_id/user_message", s.LimitAnswers(), s.userMessage)
 }
 
 type userMessageRequest struct {

@@ -97,9 +97,15 @@ func (s *Server) observe() gin.HandlerFunc {
 // answers 401 problem+json otherwise.
 func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		addr := c.ClientIP()
+		if blocked, wait := s.limits.AuthBlocked(addr, time.Now()); blocked {
+			s.tooMany(c, CodeAuthThrottled, wait, "too many failed authentications from this address: retry after the time in Retry-After")
+			return
+		}
 		h := c.GetHeader("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+			s.limits.AuthFailed(addr, time.Now())
 			c.Header("WWW-Authenticate", `Bearer realm="cairn"`)
 			s.problem(c, apperr.Unauthorized, tenants.CodeUnauthorized, "missing bearer API key in the Authorization header", "")
 			c.Abort()
@@ -108,6 +114,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		tid, err := s.deps.Tenants.Authenticate(c.Request.Context(), strings.TrimSpace(key))
 		if err != nil {
 			if apperr.KindOf(err) == apperr.Unauthorized {
+				s.limits.AuthFailed(addr, time.Now())
 				c.Header("WWW-Authenticate", `Bearer realm="cairn", error="invalid_token"`)
 			}
 			s.fail(c, err)

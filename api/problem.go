@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/db"
 )
 
 // Class is the coarse class of a problem: one of the closed set of codes
@@ -24,7 +26,7 @@ import (
 type Class string
 
 // The classes a problem can carry (Knowledge Stack has no class of its own
-// for 405, 413, 415 and 502: they are bad_request and service_unavailable).
+// for 405, 413, 415, 429 and 502: they are bad_request and service_unavailable).
 const (
 	ClassBadRequest          Class = "bad_request"
 	ClassUnauthorized        Class = "unauthorized"
@@ -52,7 +54,14 @@ var kindHTTP = map[apperr.Kind]struct {
 	apperr.Unavailable:   {http.StatusServiceUnavailable, ClassServiceUnavailable},
 	apperr.BadGateway:    {http.StatusBadGateway, ClassServiceUnavailable},
 	apperr.NotAllowed:    {http.StatusMethodNotAllowed, ClassBadRequest},
+	// Knowledge Stack's set has no class for 429 either: like 503 it
+	// says "come back later".
+	apperr.TooManyRequests: {http.StatusTooManyRequests, ClassServiceUnavailable},
 }
+
+// unavailableRetry is the Retry-After of a 503: about how long a
+// Postgres restart or failover takes.
+const unavailableRetry = 5 * time.Second
 
 // Problem is an RFC 9457 problem document with Cairn's stable code.
 type Problem struct {
@@ -80,6 +89,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 			s.problem(c, apperr.Unavailable, CodeTimeout, "the request timed out or was cancelled", "")
 			return
 		}
+		if db.IsUnavailable(err) {
+			s.log.WarnContext(c.Request.Context(), "database unavailable", slog.Any("error", err))
+			s.problem(c, apperr.Unavailable, db.CodeDatabaseUnavailable, "the database is unavailable; retry after the time in Retry-After", "")
+			return
+		}
 		s.log.ErrorContext(c.Request.Context(), "internal error", slog.Any("error", err))
 		s.problem(c, apperr.Internal, apperr.CodeInternal, "internal error", "")
 		return
@@ -103,6 +117,9 @@ func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, det
 		Class:     k.class,
 		Field:     field,
 		RequestID: c.Writer.Header().Get("X-Request-Id"),
+	}
+	if k.status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		retryAfter(c, unavailableRetry)
 	}
 	body, _ := json.Marshal(p)
 	c.Data(k.status, "application/problem+json", body)

@@ -61,6 +61,7 @@ type Server struct {
 	engine   *gin.Engine
 	registry *prometheus.Registry
 	metrics  *httpMetrics
+	limits   *Limits
 }
 
 // New builds the server and its routes.
@@ -71,7 +72,11 @@ func New(d Deps) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newHTTPMetrics(s.registry, d.Pool)
+	s.limits = NewLimits(d.Config, s.registry)
 	e := gin.New()
+	// The client address (failed-auth throttling, logs) is the peer's
+	// unless it is a trusted proxy; Config validated the list.
+	_ = e.SetTrustedProxies(d.Config.TrustedProxies)
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
 	e.Use(s.recoverer(), s.requestID(), s.observe())

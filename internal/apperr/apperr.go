@@ -42,22 +42,26 @@ const (
 	BadGateway
 	// NotAllowed is a method the resource does not support (the router's): 405.
 	NotAllowed
+	// TooManyRequests is a caller over a rate or concurrency limit: 429,
+	// with Retry-After.
+	TooManyRequests
 
 	numKinds // keep last: the number of kinds
 )
 
 var kindNames = [numKinds]string{
-	Internal:      "Internal",
-	Invalid:       "Invalid",
-	Unauthorized:  "Unauthorized",
-	NotFound:      "NotFound",
-	Conflict:      "Conflict",
-	TooLarge:      "TooLarge",
-	Unsupported:   "Unsupported",
-	Unprocessable: "Unprocessable",
-	Unavailable:   "Unavailable",
-	BadGateway:    "BadGateway",
-	NotAllowed:    "NotAllowed",
+	Internal:        "Internal",
+	Invalid:         "Invalid",
+	Unauthorized:    "Unauthorized",
+	NotFound:        "NotFound",
+	Conflict:        "Conflict",
+	TooLarge:        "TooLarge",
+	Unsupported:     "Unsupported",
+	Unprocessable:   "Unprocessable",
+	Unavailable:     "Unavailable",
+	BadGateway:      "BadGateway",
+	NotAllowed:      "NotAllowed",
+	TooManyRequests: "TooManyRequests",
 }
 
 // Kinds lists every Kind, in declaration order.

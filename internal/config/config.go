@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,6 +41,20 @@ const (
 	ChunkOverlapDefault     = 100
 	MaxTextCharsDefault     = 10_000_000
 	IngestJobTimeoutDefault = 30 * time.Minute
+	// RateLimitDefault and RateBurstDefault are each tenant's request
+	// rate (requests per second, per API replica) and the burst above it:
+	// generous enough that no interactive client or `cairn ingest` over
+	// the API meets them, low enough that one key cannot take a replica.
+	RateLimitDefault = 100
+	RateBurstDefault = 400
+	// AuthFailRateDefault and AuthFailBurstDefault throttle failed
+	// authentication per client address: 20 wrong keys at once, then one
+	// attempt every 2 s.
+	AuthFailRateDefault  = 0.5
+	AuthFailBurstDefault = 20
+	// MaxTenantAnswersDefault bounds the answers (streamed or not) one
+	// tenant has in flight on one API replica.
+	MaxTenantAnswersDefault = 8
 )
 
 // Config is Cairn's validated configuration.
@@ -103,6 +118,34 @@ type Config struct {
 	// IngestJobTimeout bounds one ingest job; a job whose worker died is
 	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
 	IngestJobTimeout time.Duration
+	// RateLimit is each tenant's sustained request rate on /v1, in
+	// requests per second per API replica; 0 turns rate limiting off
+	// (CAIRN_RATE_LIMIT).
+	RateLimit float64
+	// RateBurst is how many requests a tenant may send at once above
+	// RateLimit (CAIRN_RATE_BURST).
+	RateBurst int
+	// AuthFailRate is how many failed authentications per second one
+	// client address may make once AuthFailBurst is spent; 0 turns the
+	// throttle off (CAIRN_AUTH_FAIL_RATE).
+	AuthFailRate float64
+	// AuthFailBurst is how many failed authentications one client address
+	// may make at once (CAIRN_AUTH_FAIL_BURST).
+	AuthFailBurst int
+	// MaxTenantAnswers bounds the answers one tenant has in flight on one
+	// API replica (POST .../user_message, streamed or not); 0 means no
+	// bound (CAIRN_MAX_TENANT_ANSWERS).
+	MaxTenantAnswers int
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client address; empty trusts none, so the
+	// client address is the peer's (CAIRN_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []string
+	// MetricsAddr, when set, serves /metrics on its own listener at this
+	// address instead of on the API's (CAIRN_METRICS_ADDR).
+	MetricsAddr string
+	// MetricsToken, when set, makes /metrics require
+	// "Authorization: Bearer <token>" (CAIRN_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // UsesOpenAI reports whether an OpenAI-compatible endpoint is configured.
@@ -140,6 +183,28 @@ func Load(getenv func(string) string) (Config, error) {
 		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
 		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
 		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
+		RateLimit:        p.float("CAIRN_RATE_LIMIT", RateLimitDefault, 0, 1e6),
+		RateBurst:        int(p.int64("CAIRN_RATE_BURST", RateBurstDefault, 1, 1e7)),
+		AuthFailRate:     p.float("CAIRN_AUTH_FAIL_RATE", AuthFailRateDefault, 0, 1e6),
+		AuthFailBurst:    int(p.int64("CAIRN_AUTH_FAIL_BURST", AuthFailBurstDefault, 1, 1e7)),
+		MaxTenantAnswers: int(p.int64("CAIRN_MAX_TENANT_ANSWERS", MaxTenantAnswersDefault, 0, 100_000)),
+		TrustedProxies:   p.list("CAIRN_TRUSTED_PROXIES"),
+		MetricsAddr:      strings.TrimSpace(getenv("CAIRN_METRICS_ADDR")),
+		MetricsToken:     strings.TrimSpace(getenv("CAIRN_METRICS_TOKEN")),
+	}
+	for _, tp := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(tp); err != nil {
+			if _, err := netip.ParseAddr(tp); err != nil {
+				p.fail("CAIRN_TRUSTED_PROXIES", fmt.Sprintf("must list IP addresses or CIDRs, got %q", tp))
+			}
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			p.fail("CAIRN_METRICS_ADDR", fmt.Sprintf("must be host:port, got %q", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			p.fail("CAIRN_METRICS_ADDR", "must differ from CAIRN_ADDR")
+		}
 	}
 	if c.ChunkOverlap*2 > c.ChunkSize {
 		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
@@ -203,6 +268,17 @@ func (p *parser) int64(name string, def, min, max int64) int64 {
 		return def
 	}
 	return n
+}
+
+// list reads a comma-separated list; blank items are dropped.
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, item := range strings.Split(p.getenv(name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (p *parser) float(name string, def, min, max float64) float64 {
