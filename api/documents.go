@@ -147,6 +147,13 @@ func readMultipart(c *gin.Context, boundary string) (ingest.UploadInput, error) 
 		if err != nil {
 			return in, multipartErr(err)
 		}
+		if p.FormName() != "file" {
+			if err := checkString(p.FormName(), string(b)); err != nil {
+				return in, err
+			}
+		} else if err := checkString("file", p.FileName()); err != nil {
+			return in, err
+		}
 		switch p.FormName() {
 		case "file":
 			gotFile = true

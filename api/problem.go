@@ -152,7 +152,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalidf(CodeInvalidJSON, "", "request body must hold a single JSON value")
 	}
-	return nil
+	return checkJSONText(body)
 }
 
 func jsonError(err error) error {

@@ -20,7 +20,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", s.openAPI)
 
-	v1 := e.Group("/v1", s.authenticate(), s.rateLimit(), s.timeout())
+	v1 := e.Group("/v1", s.authenticate(), s.rateLimit(), s.timeout(), s.checkQuery())
 	jsonRoutes := v1.Group("", s.limitBody(s.deps.Config.MaxBodyBytes))
 	jsonRoutes.GET("/tenant", s.getTenant)
 	s.registerThreadRoutes(jsonRoutes)
