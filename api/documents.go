@@ -62,7 +62,14 @@ func (s *Server) createDocument(c *gin.Context) {
 	job, err := s.deps.Ingest.WaitJob(wctx, tenantID(c), res.Job.ID)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			c.JSON(http.StatusAccepted, res) // still indexing; poll the job
+			// Still indexing: answer the job as it is now (running, its
+			// attempt and counts), not as it was when it was queued.
+			if now, err := s.deps.Ingest.GetJob(ctx, tenantID(c), res.Job.ID); err == nil {
+				res.Job = &now
+			} else if job.ID == res.Job.ID {
+				res.Job = &job
+			}
+			c.JSON(http.StatusAccepted, res)
 			return
 		}
 		s.fail(c, err)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -188,4 +189,70 @@ func TestUnstorableTextIs400NamingTheField(t *testing.T) {
 		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 		require.Equal(t, "😀 \\u0000 \\ud800", decodeBody[threads.Message](t, rec).Content.Text)
 	})
+}
+
+// heldEmbedder is the offline embedder whose every call takes one value
+// from release first (a closed release lets all through); entered gets a
+// value at each call.
+type heldEmbedder struct {
+	embed.Embedder
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (e heldEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	e.entered <- struct{}{}
+	select {
+	case <-e.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.Embedder.Embed(ctx, texts)
+}
+
+func TestWaitedUploadReportsTheJobAsItIs(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	tenant, key := testdb.Tenant(t, pool)
+	emb := heldEmbedder{Embedder: embed.NewHashing(), entered: make(chan struct{}, 10), release: make(chan struct{})}
+	svc, err := ingest.New(pool, emb, ingest.Options{Workers: 1, Queue: "wait_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, svc.Start(ctx))
+	t.Cleanup(func() {
+		close(emb.release)
+		stop, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = svc.Stop(stop)
+		cancel()
+	})
+	// ?wait=true waits one second less than the request timeout.
+	cfg := testConfig(t, map[string]string{"CAIRN_REQUEST_TIMEOUT": "6s"})
+	h := testHandler(pool, cfg, Deps{Ingest: svc})
+
+	// The one worker is busy with another document, so the waited upload
+	// is queued when it is stored...
+	_, err = svc.Upload(ctx, tenant, ingest.UploadInput{Name: "first.txt", Data: []byte("The document ahead in the queue.")})
+	require.NoError(t, err)
+	<-emb.entered
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		done <- do(t, h, http.MethodPost, "/v1/documents?wait=true", key, strings.NewReader(`{"name":"held.txt","text":"A document whose embedding is held."}`))
+	}()
+	require.Eventually(t, func() bool {
+		docs := decodeBody[struct{ Data []ingest.Document }](t, do(t, h, http.MethodGet, "/v1/documents", key, nil))
+		return len(docs.Data) == 2
+	}, time.Minute, 10*time.Millisecond)
+	// ...and running, held in its first embedding call, when the wait ends.
+	emb.release <- struct{}{}
+	<-emb.entered
+	rec := <-done
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	job := decodeBody[ingest.UploadResult](t, rec).Job
+	require.NotNil(t, job)
+	require.Equal(t, ingest.JobRunning, job.State, "the job was running when the wait ended")
+	require.Equal(t, 1, job.Attempts)
+	now := decodeBody[ingest.Job](t, do(t, h, http.MethodGet, "/v1/ingest/jobs/"+job.ID.String(), key, nil))
+	require.Equal(t, now.State, job.State)
+	require.Equal(t, now.Attempts, job.Attempts)
 }
