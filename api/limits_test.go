@@ -1,13 +1,19 @@
 package api
 
 import (
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/internal/testdb"
@@ -156,5 +162,60 @@ func TestConcurrentAnswersAreBoundedPerTenant(t *testing.T) {
 		for range most + 1 {
 			require.Equal(t, http.StatusCreated, do(t, e, http.MethodPost, "/answer", key, nil).Code)
 		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	t.Run("RuntimeAndProcessCollectors", func(t *testing.T) {
+		t.Parallel()
+		h := testHandler(pool, testConfig(t, nil), Deps{})
+		rec := do(t, h, http.MethodGet, "/metrics", "", nil)
+		require.Equal(t, http.StatusOK, rec.Code)
+		for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds"} {
+			require.Truef(t, strings.Contains(rec.Body.String(), "\n"+name+" "), "/metrics lacks %s", name)
+		}
+	})
+	t.Run("TokenRequired", func(t *testing.T) {
+		t.Parallel()
+		h := testHandler(pool, testConfig(t, map[string]string{"CAIRN_METRICS_TOKEN": "s3cret"}), Deps{})
+		for _, key := range []string{"", "wrong"} {
+			rec := do(t, h, http.MethodGet, "/metrics", key, nil)
+			require.Equal(t, http.StatusUnauthorized, rec.Code)
+			require.Equal(t, "unauthorized", decodeProblem(t, rec).Code)
+		}
+		rec := do(t, h, http.MethodGet, "/metrics", "s3cret", nil)
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Contains(t, rec.Body.String(), "go_goroutines")
+	})
+	t.Run("OwnAddress", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		maddr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		cfg := testConfig(t, map[string]string{"CAIRN_METRICS_ADDR": maddr})
+		d := Deps{Config: cfg, Logger: discardLogger(), Pool: pool, Tenants: tenants.NewStore(pool)}
+		srv := New(d)
+		require.Equal(t, http.StatusNotFound, do(t, srv.Handler(), http.MethodGet, "/metrics", "", nil).Code,
+			"not on the API's address")
+		api, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ctx, api) }()
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			resp, err := http.Get("http://" + maddr + "/metrics")
+			if !assert.NoError(c, err) {
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			assert.Equal(c, http.StatusOK, resp.StatusCode)
+			assert.Contains(c, string(b), "go_goroutines")
+		}, 30*time.Second, 20*time.Millisecond)
+		cancel()
+		require.NoError(t, <-served)
 	})
 }

@@ -109,7 +109,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, detail, field string) {
 	k := kindHTTP[kind]
 	p := Problem{
-		Type:      "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
+		Type:      problemType(code),
 		Title:     http.StatusText(k.status),
 		Status:    k.status,
 		Detail:    detail,
@@ -123,6 +123,11 @@ func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, det
 	}
 	body, _ := json.Marshal(p)
 	c.Data(k.status, "application/problem+json", body)
+}
+
+// problemType is the type URI of a problem with code.
+func problemType(code apperr.Code) string {
+	return "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-")
 }
 
 // decodeJSON decodes the request body into v strictly: unknown fields,
