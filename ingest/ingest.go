@@ -93,9 +93,13 @@ type Options struct {
 	// Workers is how many ingest jobs this process runs at once after
 	// Start; 0 only enqueues (`cairn worker` processes do the work).
 	Workers int
-	// JobTimeout bounds one job (jobs.JobTimeoutDefault); a job whose
-	// worker died runs again JobTimeout+jobs.RescueMargin after it started.
+	// JobTimeout is the most time one job gets (jobs.JobTimeoutDefault).
 	JobTimeout time.Duration
+	// MinJobTimeout and JobTimeoutPerMiB make a job's time limit grow
+	// with its size (jobs.Config); a job whose worker died runs again
+	// its limit plus jobs.RescueMargin (and at most River's 30 s rescue
+	// interval) after it started.
+	MinJobTimeout, JobTimeoutPerMiB time.Duration
 	// Queue is the River queue of ingest jobs (River's default queue when
 	// empty); tests use their own so that their workers stay apart.
 	Queue string
@@ -122,7 +126,8 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 	st := store.New(pool)
 	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars,
 		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
-	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout, MaxAttempts: o.MaxAttempts,
+	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout,
+		MinJobTimeout: o.MinJobTimeout, JobTimeoutPerMiB: o.JobTimeoutPerMiB, MaxAttempts: o.MaxAttempts,
 		Queue: o.Queue, Logger: o.Logger})
 	if err != nil {
 		return nil, err
@@ -230,6 +235,7 @@ func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.
 	out := make([]store.Staged, len(vs))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var staged []uuid.UUID
+		var bytes int64
 		for i, v := range vs {
 			r, err := s.store.Stage(ctx, tx, tenant, v)
 			if err != nil {
@@ -238,9 +244,10 @@ func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.
 			out[i] = r
 			if !r.Unchanged {
 				staged = append(staged, r.JobID)
+				bytes += int64(len(v.Data))
 			}
 		}
-		return s.queue.Enqueue(ctx, tx, tenant, staged)
+		return s.queue.Enqueue(ctx, tx, tenant, staged, bytes)
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest/jobs"
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
@@ -37,10 +38,12 @@ const (
 	ModelTimeoutDefault = embed.TimeoutDefault
 	// The ingest defaults are still written here as well as in package
 	// ingest (issue 9, round 2: refer to ingest's once it is split).
-	ChunkSizeDefault        = 800
-	ChunkOverlapDefault     = 100
-	MaxTextCharsDefault     = 10_000_000
-	IngestJobTimeoutDefault = 30 * time.Minute
+	ChunkSizeDefault              = 800
+	ChunkOverlapDefault           = 100
+	MaxTextCharsDefault           = 10_000_000
+	IngestJobTimeoutDefault       = 30 * time.Minute
+	IngestJobTimeoutMinDefault    = jobs.MinJobTimeoutDefault
+	IngestJobTimeoutPerMiBDefault = jobs.JobTimeoutPerMiBDefault
 	// RateLimitDefault and RateBurstDefault are each tenant's request
 	// rate (requests per second, per API replica) and the burst above it:
 	// generous enough that no interactive client or `cairn ingest` over
@@ -115,9 +118,16 @@ type Config struct {
 	EfSearch int
 	// TextCandidates caps the chunks the text leg scores (CAIRN_TEXT_CANDIDATES).
 	TextCandidates int
-	// IngestJobTimeout bounds one ingest job; a job whose worker died is
-	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
+	// IngestJobTimeout is the most time one ingest job gets
+	// (CAIRN_INGEST_JOB_TIMEOUT).
 	IngestJobTimeout time.Duration
+	// IngestJobTimeoutMin is the time limit of the smallest ingest job
+	// (CAIRN_INGEST_JOB_TIMEOUT_MIN); each MiB uploaded adds
+	// IngestJobTimeoutPerMiB (CAIRN_INGEST_JOB_TIMEOUT_PER_MIB), up to
+	// IngestJobTimeout. A job whose worker died runs again its limit plus
+	// 5 s (and River's rescue interval, 30 s) after it started.
+	IngestJobTimeoutMin    time.Duration
+	IngestJobTimeoutPerMiB time.Duration
 	// RateLimit is each tenant's sustained request rate on /v1, in
 	// requests per second per API replica; 0 turns rate limiting off
 	// (CAIRN_RATE_LIMIT).
@@ -156,41 +166,43 @@ func (c Config) UsesOpenAI() bool { return c.OpenAIBaseURL != "" || c.OpenAIAPIK
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:      strings.TrimSpace(getenv("DATABASE_URL")),
-		Addr:             p.str("CAIRN_ADDR", AddrDefault),
-		LogLevel:         p.level("CAIRN_LOG_LEVEL"),
-		MaxBodyBytes:     p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
-		MaxUploadBytes:   p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
-		RequestTimeout:   p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
-		ReadTimeout:      p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
-		WriteTimeout:     p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
-		ShutdownTimeout:  p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
-		DBMaxConns:       int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
-		Workers:          int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
-		OpenAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
-		OpenAIBaseURL:    strings.TrimSpace(getenv("OPENAI_BASE_URL")),
-		ChatModel:        p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
-		EmbedModel:       strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
-		EmbedDim:         int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
-		ModelTimeout:     p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
-		ChunkSize:        int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
-		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
-		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
-		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
-		Fusion:           p.str("CAIRN_FUSION", retrieval.FusionDefault),
-		RRFK:             p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
-		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
-		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
-		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
-		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
-		RateLimit:        p.float("CAIRN_RATE_LIMIT", RateLimitDefault, 0, 1e6),
-		RateBurst:        int(p.int64("CAIRN_RATE_BURST", RateBurstDefault, 1, 1e7)),
-		AuthFailRate:     p.float("CAIRN_AUTH_FAIL_RATE", AuthFailRateDefault, 0, 1e6),
-		AuthFailBurst:    int(p.int64("CAIRN_AUTH_FAIL_BURST", AuthFailBurstDefault, 1, 1e7)),
-		MaxTenantAnswers: int(p.int64("CAIRN_MAX_TENANT_ANSWERS", MaxTenantAnswersDefault, 0, 100_000)),
-		TrustedProxies:   p.list("CAIRN_TRUSTED_PROXIES"),
-		MetricsAddr:      strings.TrimSpace(getenv("CAIRN_METRICS_ADDR")),
-		MetricsToken:     strings.TrimSpace(getenv("CAIRN_METRICS_TOKEN")),
+		DatabaseURL:            strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:                   p.str("CAIRN_ADDR", AddrDefault),
+		LogLevel:               p.level("CAIRN_LOG_LEVEL"),
+		MaxBodyBytes:           p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
+		MaxUploadBytes:         p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
+		RequestTimeout:         p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
+		ReadTimeout:            p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
+		WriteTimeout:           p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
+		ShutdownTimeout:        p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
+		DBMaxConns:             int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
+		Workers:                int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
+		OpenAIAPIKey:           strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		OpenAIBaseURL:          strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+		ChatModel:              p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
+		EmbedModel:             strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
+		EmbedDim:               int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
+		ModelTimeout:           p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+		ChunkSize:              int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
+		ChunkOverlap:           int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
+		MaxTextChars:           int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
+		IngestJobTimeout:       p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
+		IngestJobTimeoutMin:    p.duration("CAIRN_INGEST_JOB_TIMEOUT_MIN", IngestJobTimeoutMinDefault),
+		IngestJobTimeoutPerMiB: p.duration("CAIRN_INGEST_JOB_TIMEOUT_PER_MIB", IngestJobTimeoutPerMiBDefault),
+		Fusion:                 p.str("CAIRN_FUSION", retrieval.FusionDefault),
+		RRFK:                   p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
+		VectorWeight:           p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
+		TextWeight:             p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
+		EfSearch:               int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
+		TextCandidates:         int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
+		RateLimit:              p.float("CAIRN_RATE_LIMIT", RateLimitDefault, 0, 1e6),
+		RateBurst:              int(p.int64("CAIRN_RATE_BURST", RateBurstDefault, 1, 1e7)),
+		AuthFailRate:           p.float("CAIRN_AUTH_FAIL_RATE", AuthFailRateDefault, 0, 1e6),
+		AuthFailBurst:          int(p.int64("CAIRN_AUTH_FAIL_BURST", AuthFailBurstDefault, 1, 1e7)),
+		MaxTenantAnswers:       int(p.int64("CAIRN_MAX_TENANT_ANSWERS", MaxTenantAnswersDefault, 0, 100_000)),
+		TrustedProxies:         p.list("CAIRN_TRUSTED_PROXIES"),
+		MetricsAddr:            strings.TrimSpace(getenv("CAIRN_METRICS_ADDR")),
+		MetricsToken:           strings.TrimSpace(getenv("CAIRN_METRICS_TOKEN")),
 	}
 	for _, tp := range c.TrustedProxies {
 		if _, err := netip.ParsePrefix(tp); err != nil {
@@ -205,6 +217,9 @@ func Load(getenv func(string) string) (Config, error) {
 		} else if c.MetricsAddr == c.Addr {
 			p.fail("CAIRN_METRICS_ADDR", "must differ from CAIRN_ADDR")
 		}
+	}
+	if c.IngestJobTimeoutMin > c.IngestJobTimeout {
+		p.fail("CAIRN_INGEST_JOB_TIMEOUT_MIN", fmt.Sprintf("must be at most CAIRN_INGEST_JOB_TIMEOUT (%s), got %s", c.IngestJobTimeout, c.IngestJobTimeoutMin))
 	}
 	if c.ChunkOverlap*2 > c.ChunkSize {
 		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
