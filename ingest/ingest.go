@@ -82,6 +82,10 @@ type Options struct {
 	// MaxTextChars bounds the extracted text of one version, in code
 	// points (jobs.MaxTextCharsDefault).
 	MaxTextChars int
+	// MaxPages and MaxContentBytes bound a PDF's pages and its
+	// decompressed content streams (extract.Limits).
+	MaxPages        int
+	MaxContentBytes int64
 	// EmbedBatch is how many chunks go to the embedder per call
 	// (jobs.EmbedBatchDefault).
 	EmbedBatch int
@@ -124,7 +128,7 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 		return nil, fmt.Errorf("ingest: New needs a pool and an embedder")
 	}
 	st := store.New(pool)
-	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars,
+	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars, MaxPages: o.MaxPages, MaxContentBytes: o.MaxContentBytes,
 		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
 	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout,
 		MinJobTimeout: o.MinJobTimeout, JobTimeoutPerMiB: o.JobTimeoutPerMiB, MaxAttempts: o.MaxAttempts,

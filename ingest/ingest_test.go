@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/extract/pdftest"
 	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/testdb"
@@ -248,4 +249,24 @@ func TestNewRejectsMissingParts(t *testing.T) {
 	require.Error(t, err)
 	_, err = ingest.New(testdb.Pool(t), embed.NewHashing(), ingest.Options{Workers: -1})
 	require.Error(t, err)
+}
+
+// TestPDFBombFailsItsJobWithBoundedHeap uploads a 3.5 MB PDF whose page
+// inflates to 1 GiB (issue 12: it took the server to 3-4 GB resident):
+// its job fails with the reason, and the heap grows by less than
+// jobBombHeapBound while the worker extracts it.
+func TestPDFBombFailsItsJobWithBoundedHeap(t *testing.T) {
+	const jobBombHeapBound = 96 << 20
+	_, tenant, svc := setup(t, ingest.Options{})
+	bomb := pdftest.Build(pdftest.Bomb(1024))
+	var job ingest.Job
+	peak := pdftest.PeakHeap(func() {
+		_, job = ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "bomb.pdf", Data: bomb})
+	})
+	t.Logf("peak heap growth while uploading and indexing the bomb: %.1f MiB (bound %d MiB)", float64(peak)/(1<<20), jobBombHeapBound>>20)
+	require.Equal(t, ingest.JobFailed, job.State)
+	require.NotNil(t, job.Error)
+	require.Contains(t, *job.Error, extract.CodeOverBudget)
+	require.Contains(t, *job.Error, "page 1's content stream inflates past the limit")
+	require.Less(t, peak, uint64(jobBombHeapBound))
 }

@@ -54,6 +54,8 @@ func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *
 		Chunk:            chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
 		MaxBytes:         cfg.MaxUploadBytes,
 		MaxTextChars:     cfg.MaxTextChars,
+		MaxPages:         cfg.ExtractMaxPages,
+		MaxContentBytes:  cfg.ExtractMaxBytes,
 		Workers:          workers,
 		JobTimeout:       cfg.IngestJobTimeout,
 		MinJobTimeout:    cfg.IngestJobTimeoutMin,

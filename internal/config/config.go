@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest/extract"
 	"github.com/cairn-rag/cairn/ingest/jobs"
 	"github.com/cairn-rag/cairn/retrieval"
 )
@@ -106,6 +107,12 @@ type Config struct {
 	// MaxTextChars bounds the extracted text of one document version, in
 	// code points (CAIRN_MAX_TEXT_CHARS).
 	MaxTextChars int
+	// ExtractMaxPages bounds the pages of a PDF (CAIRN_EXTRACT_MAX_PAGES).
+	ExtractMaxPages int
+	// ExtractMaxBytes bounds the decompressed content streams of a PDF,
+	// all pages together (CAIRN_EXTRACT_MAX_BYTES); one page's are
+	// bounded by extract.MaxPageBytes.
+	ExtractMaxBytes int64
 	// Fusion is how hybrid search merges its legs: score or rrf (CAIRN_FUSION).
 	Fusion string
 	// RRFK is reciprocal rank fusion's k (CAIRN_RRF_K).
@@ -186,6 +193,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ChunkSize:              int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
 		ChunkOverlap:           int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
 		MaxTextChars:           int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
+		ExtractMaxPages:        int(p.int64("CAIRN_EXTRACT_MAX_PAGES", extract.MaxPagesDefault, 1, 1_000_000)),
+		ExtractMaxBytes:        p.int64("CAIRN_EXTRACT_MAX_BYTES", extract.MaxContentBytesDefault, 1<<20, 64<<30),
 		IngestJobTimeout:       p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
 		IngestJobTimeoutMin:    p.duration("CAIRN_INGEST_JOB_TIMEOUT_MIN", IngestJobTimeoutMinDefault),
 		IngestJobTimeoutPerMiB: p.duration("CAIRN_INGEST_JOB_TIMEOUT_PER_MIB", IngestJobTimeoutPerMiBDefault),
