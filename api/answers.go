@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -97,10 +97,11 @@ func (s *Server) userMessage(c *gin.Context) {
 	var sse *sseWriter
 	if stream {
 		sse = newSSE(c)
+		defer sse.keepalive(s.deps.Config.SSEKeepalive)()
 		sse.event("user_message", user)
 		sink = sse
 	}
-	genCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.deps.Config.ModelTimeout+30*time.Second)
+	genCtx, cancel := s.generationContext(ctx)
 	defer cancel()
 	asst, genErr, err := s.generate(genCtx, tenant, threadID, user, opt, sink)
 	if err != nil {
@@ -139,7 +140,9 @@ func (s *Server) generate(ctx context.Context, tenant, threadID uuid.UUID, user 
 			history = append(history, answer.Turn{Role: string(m.Role), Text: m.Content.Text})
 		}
 	}
-	res, genErr := s.deps.Answers.Run(ctx, tenant, user.Content.Text, history, opt, sink)
+	runCtx, cancelRun := modelContext(ctx)
+	res, genErr := s.deps.Answers.Run(runCtx, tenant, user.Content.Text, history, opt, sink)
+	cancelRun()
 	in := threads.NewMessage{Role: threads.RoleAssistant, Text: res.Text}
 	if genErr != nil {
 		msg := "the answer could not be generated"
@@ -216,7 +219,8 @@ func (s *Server) replyStored(c *gin.Context, stream bool, user, asst threads.Mes
 // sseWriter writes Server-Sent Events and is the answer's Sink. Writes to
 // a client that went away fail silently; the answer is still stored.
 type sseWriter struct {
-	c *gin.Context
+	c  *gin.Context
+	mu sync.Mutex // one writer at a time: events and keepalive comments
 }
 
 func newSSE(c *gin.Context) *sseWriter {
@@ -233,6 +237,8 @@ func (w *sseWriter) event(name string, v any) {
 	if err != nil {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	_, _ = fmt.Fprintf(w.c.Writer, "event: %s\ndata: %s\n\n", name, b)
 	w.c.Writer.Flush()
 }

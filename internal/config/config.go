@@ -59,6 +59,9 @@ const (
 	// MaxTenantAnswersDefault bounds the answers (streamed or not) one
 	// tenant has in flight on one API replica.
 	MaxTenantAnswersDefault = 8
+	// SSEKeepaliveDefault is well under the 60 s idle timeout of common
+	// proxies (nginx proxy_read_timeout, AWS ALB).
+	SSEKeepaliveDefault = 15 * time.Second
 )
 
 // Config is Cairn's validated configuration.
@@ -157,6 +160,9 @@ type Config struct {
 	// X-Forwarded-For names the client address; empty trusts none, so the
 	// client address is the peer's (CAIRN_TRUSTED_PROXIES, comma-separated).
 	TrustedProxies []string
+	// SSEKeepalive is how often a Server-Sent Events stream gets a
+	// comment line while no event is due (CAIRN_SSE_KEEPALIVE).
+	SSEKeepalive time.Duration
 	// MetricsAddr, when set, serves /metrics on its own listener at this
 	// address instead of on the API's (CAIRN_METRICS_ADDR).
 	MetricsAddr string
@@ -210,6 +216,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AuthFailBurst:          int(p.int64("CAIRN_AUTH_FAIL_BURST", AuthFailBurstDefault, 1, 1e7)),
 		MaxTenantAnswers:       int(p.int64("CAIRN_MAX_TENANT_ANSWERS", MaxTenantAnswersDefault, 0, 100_000)),
 		TrustedProxies:         p.list("CAIRN_TRUSTED_PROXIES"),
+		SSEKeepalive:           p.duration("CAIRN_SSE_KEEPALIVE", SSEKeepaliveDefault),
 		MetricsAddr:            strings.TrimSpace(getenv("CAIRN_METRICS_ADDR")),
 		MetricsToken:           strings.TrimSpace(getenv("CAIRN_METRICS_TOKEN")),
 	}
