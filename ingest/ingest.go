@@ -107,6 +107,9 @@ type Options struct {
 	// Queue is the River queue of ingest jobs (River's default queue when
 	// empty); tests use their own so that their workers stay apart.
 	Queue string
+	// FairShare is how many queued jobs a tenant may have before its new
+	// ones queue behind other tenants' (jobs.FairShareDefault).
+	FairShare int
 	// Logger receives the job layer's logs (discarded when nil).
 	Logger *slog.Logger
 }
@@ -132,7 +135,7 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
 	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout,
 		MinJobTimeout: o.MinJobTimeout, JobTimeoutPerMiB: o.JobTimeoutPerMiB, MaxAttempts: o.MaxAttempts,
-		Queue: o.Queue, Logger: o.Logger})
+		Queue: o.Queue, FairShare: o.FairShare, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,7 @@ func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *
 		MaxTextChars:     cfg.MaxTextChars,
 		MaxPages:         cfg.ExtractMaxPages,
 		MaxContentBytes:  cfg.ExtractMaxBytes,
+		FairShare:        cfg.IngestFairShare,
 		Workers:          workers,
 		JobTimeout:       cfg.IngestJobTimeout,
 		MinJobTimeout:    cfg.IngestJobTimeoutMin,

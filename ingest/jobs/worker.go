@@ -91,6 +91,9 @@ const (
 	MinJobTimeoutDefault    = 15 * time.Second
 	JobTimeoutPerMiBDefault = 30 * time.Second
 	MaxAttemptsDefault      = 5
+	// FairShareDefault is how many queued ingest jobs a tenant may have
+	// before its new ones queue behind other tenants' (Config.priority).
+	FairShareDefault = 16
 	// RescueMargin is how long after its timeout a job still marked
 	// running (its worker died) becomes eligible for River's rescuer,
 	// which looks every 30 s; the rescued job is retried after River's
@@ -117,6 +120,9 @@ type Config struct {
 	// Queue is the River queue of ingest jobs (river.QueueDefault when
 	// empty); tests use their own so that their workers stay apart.
 	Queue string
+	// FairShare is how many queued jobs a tenant may have before its new
+	// jobs lose priority (FairShareDefault); see Config.priority.
+	FairShare int
 	// Logger receives River's logs (discarded when nil).
 	Logger *slog.Logger
 	// Index tunes the Indexer the workers run.
@@ -141,11 +147,29 @@ func (c Config) WithDefaults() Config {
 	if c.Queue == "" {
 		c.Queue = river.QueueDefault
 	}
+	if c.FairShare <= 0 {
+		c.FairShare = FairShareDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	c.Index = c.Index.WithDefaults()
 	return c
+}
+
+// priority is the River priority of a new job of a tenant that already
+// has backlog jobs queued: 1 (first) under FairShare, then one step lower
+// for each further factor of 8: 2 under 8×FairShare, 3 under
+// 64×FairShare, else 4. River works higher priorities first (then oldest
+// first), so one tenant's backlog of thousands queues behind every other
+// tenant's next FairShare jobs instead of ahead of them, while a tenant
+// alone still has every worker. Jobs already queued keep their priority.
+func (c Config) priority(backlog int) int {
+	p := 1
+	for limit := c.FairShare; backlog >= limit && p < 4; limit *= 8 {
+		p++
+	}
+	return p
 }
 
 // timeoutFor is the time limit of a job over bytes of uploads:
@@ -214,7 +238,14 @@ func (q *Queue) Enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, jobs [
 	if len(jobs) > 1 {
 		args.JobIDs = jobs
 	}
-	rj, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{MaxAttempts: q.cfg.MaxAttempts, Queue: q.cfg.Queue})
+	// The count includes the jobs being enqueued (staged in tx).
+	queued, err := q.store.QueuedJobs(ctx, tx, tenant, q.cfg.FairShare<<6+len(jobs))
+	if err != nil {
+		return err
+	}
+	backlog := max(queued-len(jobs), 0)
+	rj, err := q.client.InsertTx(ctx, tx, args, &river.InsertOpts{MaxAttempts: q.cfg.MaxAttempts, Queue: q.cfg.Queue,
+		Priority: q.cfg.priority(backlog)})
 	if err != nil {
 		return fmt.Errorf("enqueue ingest job: %w", err)
 	}

@@ -138,6 +138,10 @@ type Config struct {
 	// 5 s (and River's rescue interval, 30 s) after it started.
 	IngestJobTimeoutMin    time.Duration
 	IngestJobTimeoutPerMiB time.Duration
+	// IngestFairShare is how many queued ingest jobs a tenant may have
+	// before its new jobs queue behind other tenants'
+	// (CAIRN_INGEST_FAIR_SHARE).
+	IngestFairShare int
 	// RateLimit is each tenant's sustained request rate on /v1, in
 	// requests per second per API replica; 0 turns rate limiting off
 	// (CAIRN_RATE_LIMIT).
@@ -204,6 +208,7 @@ func Load(getenv func(string) string) (Config, error) {
 		IngestJobTimeout:       p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
 		IngestJobTimeoutMin:    p.duration("CAIRN_INGEST_JOB_TIMEOUT_MIN", IngestJobTimeoutMinDefault),
 		IngestJobTimeoutPerMiB: p.duration("CAIRN_INGEST_JOB_TIMEOUT_PER_MIB", IngestJobTimeoutPerMiBDefault),
+		IngestFairShare:        int(p.int64("CAIRN_INGEST_FAIR_SHARE", jobs.FairShareDefault, 1, 1_000_000)),
 		Fusion:                 p.str("CAIRN_FUSION", retrieval.FusionDefault),
 		RRFK:                   p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
 		VectorWeight:           p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
