@@ -19,8 +19,12 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/api"
+	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
+	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/retrieval"
+	"github.com/cairn-rag/cairn/tenants"
 	"github.com/cairn-rag/cairn/threads"
 )
 
@@ -33,7 +37,16 @@ type askServer struct {
 
 func newAskServer(t *testing.T, a answer.Answerer) askServer {
 	t.Helper()
-	return newAskServerEnv(t, a, map[string]string{"CAIRN_MODEL_TIMEOUT": "10s"})
+	pool := testdb.Pool(t)
+	cfg := testdb.Config(t, nil)
+	cfg.ModelTimeout = 10 * time.Second
+	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
+	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
+	require.NoError(t, err)
+	tenant, key := testdb.Tenant(t, pool)
+	srv := api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
+		Threads: threads.NewStore(pool), Search: s, Answers: &answer.Pipeline{Searcher: s, Answerer: a}})
+	return askServer{h: srv.Handler(), ingest: svc, tenant: tenant, key: key}
 }
 
 func (a askServer) upload(t *testing.T, folder, name, text string) ingest.UploadResult {
