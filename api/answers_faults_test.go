@@ -110,7 +110,7 @@ func TestStreamsGetKeepaliveComments(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 
 	// The model holds its answer after its first piece: the stream goes
 	// quiet but for keepalive comments.

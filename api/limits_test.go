@@ -210,7 +210,7 @@ func TestMetrics(t *testing.T) {
 			if !assert.NoError(c, err) {
 				return
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			b, _ := io.ReadAll(resp.Body)
 			assert.Equal(c, http.StatusOK, resp.StatusCode)
 			assert.Contains(c, string(b), "go_goroutines")
