@@ -151,7 +151,11 @@ func ExtractContext(ctx context.Context, mime string, data []byte, lim Limits) (
 		}
 		r = Result{Text: norm.NFC.String(strings.ReplaceAll(string(data), "\r\n", "\n"))}
 	case MimeHTML:
-		r = Result{Text: norm.NFC.String(htmlText(data))}
+		t, err := htmlText(ctx, data, 3*lim.MaxChars)
+		if err != nil {
+			return Result{}, err
+		}
+		r = Result{Text: norm.NFC.String(t)}
 	case MimePDF:
 		var err error
 		if r, err = pdfText(ctx, data, lim); err != nil {
@@ -191,18 +195,29 @@ var blocks = map[string]bool{
 
 // htmlText returns the visible text of an HTML document: blocks are
 // separated by blank lines, headings start with "# " (so the chunker
-// breaks before them), runs of whitespace collapse.
-func htmlText(data []byte) string {
+// breaks before them), runs of whitespace collapse. It stops with
+// CodeTextTooLong once the text passes maxRunes code points (0: no
+// limit; the caller's limit times three, as NFC may expand the text that
+// much) and with ctx's error when ctx ends.
+func htmlText(ctx context.Context, data []byte, maxRunes int) (string, error) {
 	z := html.NewTokenizer(bytes.NewReader(data))
 	var sb strings.Builder
 	depthSkip := 0
 	pendingBreak := false
 	space := false
-	for {
+	runes := 0
+	for tokens := 0; ; tokens++ {
+		if tokens%4096 == 0 && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if maxRunes > 0 && runes > maxRunes {
+			return "", apperr.New(apperr.TooLarge, CodeTextTooLong,
+				"the extracted text passes the limit of %d characters (stopped while extracting)", maxRunes/3)
+		}
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return strings.TrimSpace(sb.String())
+			return strings.TrimSpace(sb.String()), nil
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			nameB, _ := z.TagName()
 			name := string(nameB)
@@ -243,8 +258,9 @@ func htmlText(data []byte) string {
 				} else if space && sb.Len() > 0 && !endsInSpace(sb.String()) {
 					sb.WriteByte(' ')
 				}
-				pendingBreak, space = false, false
+				pendingBreak = false
 				sb.WriteString(f)
+				runes += utf8.RuneCountInString(f) + 1
 				space = true
 			}
 			r, _ := utf8.DecodeLastRuneInString(t)

@@ -178,3 +178,16 @@ func TestPDFBudgets(t *testing.T) {
 		require.Contains(t, r.Text, "Page 3 talks about granite.")
 	})
 }
+
+func TestHTMLStopsAtTheCharacterBudget(t *testing.T) {
+	t.Parallel()
+	page := "<html><body>" + strings.Repeat("<p>Granite rivers and glaciers.</p>", 10_000) + "</body></html>"
+	_, err := extract.Extract(extract.MimeHTML, []byte(page), extract.Limits{MaxChars: 1000})
+	e, ok := apperr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, extract.CodeTextTooLong, e.Code)
+	require.Contains(t, e.Message, "stopped while extracting", "it stops early instead of extracting all and counting")
+	r, err := extract.Extract(extract.MimeHTML, []byte(page), extract.Limits{MaxChars: 400_000})
+	require.NoError(t, err)
+	require.Contains(t, r.Text, "Granite rivers and glaciers.\n\nGranite")
+}
