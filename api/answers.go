@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -18,7 +19,7 @@ import (
 
 // registerAnswerRoutes registers POST /v1/threads/{id}/user_message on g.
 func (s *Server) registerAnswerRoutes(g *gin.RouterGroup) {
-	g.POST("/threads/:thread_id/user_message", s.userMessage)
+	g.POST("/threads/:thread_id/user_message", s.LimitAnswers(), s.userMessage)
 }
 
 type userMessageRequest struct {
@@ -84,6 +85,7 @@ func (s *Server) userMessage(c *gin.Context) {
 	var sink ask.Sink
 	if req.Stream || strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
 		sse = &sseWriter{s: s, c: c}
+		defer sse.stop()
 		sink = sse.send
 	}
 	out, err := s.deps.Ask.Ask(ctx, tenant, threadID, q, after, sink)
@@ -110,6 +112,15 @@ type sseWriter struct {
 	s       *Server
 	c       *gin.Context
 	started bool
+	mu      sync.Mutex // one writer at a time: events and keepalive comments
+	stopKA  func()
+}
+
+// stop ends the keepalive comments (call it before the handler returns).
+func (w *sseWriter) stop() {
+	if w.stopKA != nil {
+		w.stopKA()
+	}
 }
 
 // send writes one event: its name, and its payload as JSON.
@@ -121,6 +132,7 @@ func (w *sseWriter) send(ev ask.Event) {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Accel-Buffering", "no")
 		w.c.Status(http.StatusOK)
+		w.stopKA = w.keepalive(w.s.deps.Config.SSEKeepalive)
 	}
 	var data any
 	switch ev.Type {
@@ -141,6 +153,8 @@ func (w *sseWriter) send(ev ask.Event) {
 	if err != nil {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if ev.Seq > 0 {
 		_, _ = fmt.Fprintf(w.c.Writer, "id: %d\n", ev.Seq)
 	}

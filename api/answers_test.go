@@ -43,9 +43,14 @@ type askServer struct {
 
 func newAskServer(t *testing.T, a answer.Answerer) askServer {
 	t.Helper()
+	return newAskServerEnv(t, a, map[string]string{"CAIRN_MODEL_TIMEOUT": "10s"})
+}
+
+// newAskServerEnv is newAskServer with configuration env.
+func newAskServerEnv(t *testing.T, a answer.Answerer, env map[string]string) askServer {
+	t.Helper()
 	pool := testdb.Pool(t)
-	cfg := testdb.Config(t, nil)
-	cfg.ModelTimeout = 10 * time.Second
+	cfg := testdb.Config(t, env)
 	svc := ingesttest.Service(t, pool, ingest.Options{MaxBytes: cfg.MaxUploadBytes}, 2)
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)

@@ -43,4 +43,18 @@ const (
 	// CodeTimeout is a request whose context ended (timeout or client gone)
 	// before it was answered.
 	CodeTimeout apperr.Code = "timeout"
+	// CodeRateLimited is a request over its tenant's rate limit
+	// (CAIRN_RATE_LIMIT, CAIRN_RATE_BURST): 429 with Retry-After.
+	CodeRateLimited apperr.Code = "rate_limited"
+	// CodeAuthThrottled is a request from a client address that failed
+	// authentication too often (CAIRN_AUTH_FAIL_RATE, CAIRN_AUTH_FAIL_BURST):
+	// 429 with Retry-After, whatever key it presents.
+	CodeAuthThrottled apperr.Code = "auth_throttled"
+	// CodeTooManyAnswers is a user_message while its tenant already has
+	// CAIRN_MAX_TENANT_ANSWERS answers in flight: 429 with Retry-After.
+	CodeTooManyAnswers apperr.Code = "too_many_answers"
+	// CodeInvalidText is a string (JSON value or key, query parameter,
+	// form field) that Postgres cannot store: U+0000, a lone UTF-16
+	// surrogate escape, or bytes that are not UTF-8. The field names it.
+	CodeInvalidText apperr.Code = "invalid_text"
 )

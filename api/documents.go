@@ -63,7 +63,14 @@ func (s *Server) createDocument(c *gin.Context) {
 	job, err := s.deps.Ingest.WaitJob(wctx, tenantID(c), res.Job.ID)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			c.JSON(http.StatusAccepted, res) // still indexing; poll the job
+			// Still indexing: answer the job as it is now (running, its
+			// attempt and counts), not as it was when it was queued.
+			if now, err := s.deps.Ingest.GetJob(ctx, tenantID(c), res.Job.ID); err == nil {
+				res.Job = &now
+			} else if job.ID == res.Job.ID {
+				res.Job = &job
+			}
+			c.JSON(http.StatusAccepted, res)
 			return
 		}
 		s.fail(c, err)
@@ -147,6 +154,13 @@ func readMultipart(c *gin.Context, boundary string) (ingest.UploadInput, error) 
 		b, err := io.ReadAll(p)
 		if err != nil {
 			return in, multipartErr(err)
+		}
+		if p.FormName() != "file" {
+			if err := checkString(p.FormName(), string(b)); err != nil {
+				return in, err
+			}
+		} else if err := checkString("file", p.FileName()); err != nil {
+			return in, err
 		}
 		switch p.FormName() {
 		case "file":

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/logging"
@@ -102,9 +103,15 @@ type failFunc func(c *gin.Context, err error)
 // answers 401 through fail otherwise.
 func (s *Server) authenticate(fail failFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		addr := c.ClientIP()
+		if blocked, wait := s.limits.AuthBlocked(addr, time.Now()); blocked {
+			s.tooMany(c, CodeAuthThrottled, wait, "too many failed authentications from this address: retry after the time in Retry-After")
+			return
+		}
 		h := c.GetHeader("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+			s.limits.AuthFailed(addr, time.Now())
 			c.Header("WWW-Authenticate", `Bearer realm="cairn"`)
 			fail(c, apperr.New(apperr.Unauthorized, tenants.CodeUnauthorized, "missing bearer API key in the Authorization header"))
 			c.Abort()
@@ -113,6 +120,7 @@ func (s *Server) authenticate(fail failFunc) gin.HandlerFunc {
 		tid, err := s.deps.Tenants.Authenticate(c.Request.Context(), strings.TrimSpace(key))
 		if err != nil {
 			if apperr.KindOf(err) == apperr.Unauthorized {
+				s.limits.AuthFailed(addr, time.Now())
 				c.Header("WWW-Authenticate", `Bearer realm="cairn", error="invalid_token"`)
 			}
 			fail(c, err)
@@ -171,7 +179,9 @@ func newHTTPMetrics(reg *prometheus.Registry, pool *pgxpool.Pool) *httpMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"method", "route", "status"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if pool != nil {
 		stat := func(f func(*pgxpool.Stat) float64) func() float64 {
 			return func() float64 { return f(pool.Stat()) }

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/db"
 )
 
 // Class is the coarse class of a problem: one of the closed set of codes
@@ -24,7 +26,7 @@ import (
 type Class string
 
 // The classes a problem can carry (Knowledge Stack has no class of its own
-// for 405, 413, 415 and 502: they are bad_request and service_unavailable).
+// for 405, 413, 415, 429 and 502: they are bad_request and service_unavailable).
 const (
 	ClassBadRequest          Class = "bad_request"
 	ClassUnauthorized        Class = "unauthorized"
@@ -55,7 +57,14 @@ var kindHTTP = map[apperr.Kind]struct {
 	apperr.BadGateway:    {http.StatusBadGateway, ClassServiceUnavailable},
 	apperr.NotAllowed:    {http.StatusMethodNotAllowed, ClassBadRequest},
 	apperr.Forbidden:     {http.StatusForbidden, ClassForbidden},
+	// Knowledge Stack's set has no class for 429 either: like 503 it
+	// says "come back later".
+	apperr.TooManyRequests: {http.StatusTooManyRequests, ClassServiceUnavailable},
 }
+
+// unavailableRetry is the Retry-After of a 503: about how long a
+// Postgres restart or failover takes.
+const unavailableRetry = 5 * time.Second
 
 // Problem is an RFC 9457 problem document with Cairn's stable code.
 type Problem struct {
@@ -90,6 +99,10 @@ func (s *Server) explain(c *gin.Context, err error) *apperr.Error {
 			s.log.WarnContext(c.Request.Context(), "request cancelled or timed out", slog.Any("error", err))
 			return apperr.New(apperr.Unavailable, CodeTimeout, "the request timed out or was cancelled")
 		}
+		if db.IsUnavailable(err) {
+			s.log.WarnContext(c.Request.Context(), "database unavailable", slog.Any("error", err))
+			return apperr.New(apperr.Unavailable, db.CodeDatabaseUnavailable, "the database is unavailable; retry after the time in Retry-After")
+		}
 		s.log.ErrorContext(c.Request.Context(), "internal error", slog.Any("error", err))
 		return apperr.New(apperr.Internal, apperr.CodeInternal, "internal error")
 	}
@@ -104,7 +117,7 @@ func (s *Server) explain(c *gin.Context, err error) *apperr.Error {
 func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, detail, field string) {
 	k := kindHTTP[kind]
 	p := Problem{
-		Type:      "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
+		Type:      problemType(code),
 		Title:     http.StatusText(k.status),
 		Status:    k.status,
 		Detail:    detail,
@@ -113,8 +126,16 @@ func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, det
 		Field:     field,
 		RequestID: c.Writer.Header().Get("X-Request-Id"),
 	}
+	if k.status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		retryAfter(c, unavailableRetry)
+	}
 	body, _ := json.Marshal(p)
 	c.Data(k.status, "application/problem+json", body)
+}
+
+// problemType is the type URI of a problem with code.
+func problemType(code apperr.Code) string {
+	return "https://cairn.dev/problems/" + strings.ReplaceAll(code, "_", "-")
 }
 
 // decodeJSON decodes the request body into v strictly: unknown fields,
@@ -144,7 +165,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalidf(CodeInvalidJSON, "", "request body must hold a single JSON value")
 	}
-	return nil
+	return checkJSONText(body)
 }
 
 func jsonError(err error) error {

@@ -61,6 +61,7 @@ type Server struct {
 	engine   *gin.Engine
 	registry *prometheus.Registry
 	metrics  *httpMetrics
+	limits   *Limits
 }
 
 // New builds the server and its routes.
@@ -71,7 +72,11 @@ func New(d Deps) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newHTTPMetrics(s.registry, d.Pool)
+	s.limits = NewLimits(d.Config, s.registry)
 	e := gin.New()
+	// The client address (failed-auth throttling, logs) is the peer's
+	// unless it is a trusted proxy; Config validated the list.
+	_ = e.SetTrustedProxies(d.Config.TrustedProxies)
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
 	e.Use(s.recoverer(), s.requestID(), s.observe(), s.corsMiddleware())
@@ -104,6 +109,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", slog.String("addr", ln.Addr().String()))
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.MetricsHandler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		go func() { _ = msrv.Serve(mln) }()
+		defer func() { _ = msrv.Close() }() // scrapes are short: no drain
+		s.log.Info("serving metrics", slog.String("addr", mln.Addr().String()))
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -76,7 +76,8 @@ FROM rows`, tenant, th.ID, th.PathPartID, messages, th.MaterializedPath, ids); e
 		b.Fatalf("seeded page does not enrich: %v", err)
 	}
 
-	h := testHandler(pool, testConfig(b, nil), Deps{Threads: store})
+	// Rate limiting off: the benchmark sends thousands of requests on one key.
+	h := testHandler(pool, testConfig(b, map[string]string{"CAIRN_RATE_LIMIT": "0"}), Deps{Threads: store})
 	target := "/v1/threads/" + th.ID.String() + "/messages?limit=20"
 
 	rawSQL := threads.ListMessagesSQL(true)

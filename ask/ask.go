@@ -327,9 +327,16 @@ func (s *Service) Ask(ctx context.Context, tenant, threadID uuid.UUID, q Questio
 	}
 	if !sub.Replayed && sub.Answer.Status == threads.StatusPending {
 		s.running.Add(1)
+		// Detached from the client, but ending with the request's deadline
+		// when that is sooner, so a model that never answers cannot hold
+		// a request past it: the failure is stored and sent in time.
+		deadline := time.Now().Add(s.cfg.GenerationTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
 		go func() {
 			defer s.running.Done()
-			genCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GenerationTimeout)
+			genCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 			defer cancel()
 			if err := s.generate(genCtx, tenant, threadID, sub.User, sub.Answer.ID, optionsOf(q)); err != nil {
 				s.cfg.Logger.ErrorContext(genCtx, "answer not stored; the fallback job will retry", "error", err, "message_id", sub.Answer.ID)
@@ -465,7 +472,9 @@ func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user
 		return err
 	}
 	log := &logSink{s: s, ctx: ctx, tenant: tenant, thread: threadID, answer: answerID}
-	res, genErr := s.pipeline.Run(ctx, tenant, user.Content.Text, history, opt, log)
+	runCtx, cancelRun := modelContext(ctx)
+	res, genErr := s.pipeline.Run(runCtx, tenant, user.Content.Text, history, opt, log)
+	cancelRun()
 	if err := log.flush(); err != nil {
 		return err
 	}
@@ -585,4 +594,23 @@ func (l *logSink) Citation(c citation.Citation) {
 func (l *logSink) Step(st answer.Step) {
 	_ = l.flush()
 	l.append(events.New{Type: events.Step, MessageID: l.answer, Data: st})
+}
+
+// storeReserve is the part of an answer's time kept, after the model
+// calls, for storing the outcome (a failed answer when the model did not
+// answer in time).
+const storeReserve = time.Second
+
+// modelContext is the context of the model calls of an answer generated
+// under ctx: it ends storeReserve before ctx does (or at ctx's end when
+// less than twice that is left).
+func modelContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	if time.Until(deadline) > 2*storeReserve {
+		deadline = deadline.Add(-storeReserve)
+	}
+	return context.WithDeadline(ctx, deadline)
 }

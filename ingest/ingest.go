@@ -88,6 +88,10 @@ type Options struct {
 	// MaxTextChars bounds the extracted text of one version, in code
 	// points (jobs.MaxTextCharsDefault).
 	MaxTextChars int
+	// MaxPages and MaxContentBytes bound a PDF's pages and its
+	// decompressed content streams (extract.Limits).
+	MaxPages        int
+	MaxContentBytes int64
 	// EmbedBatch is how many chunks go to the embedder per call
 	// (jobs.EmbedBatchDefault).
 	EmbedBatch int
@@ -99,12 +103,19 @@ type Options struct {
 	// Workers is how many ingest jobs this process runs at once after
 	// Start; 0 only enqueues (`cairn worker` processes do the work).
 	Workers int
-	// JobTimeout bounds one job (jobs.JobTimeoutDefault); a job whose
-	// worker died runs again JobTimeout+jobs.RescueMargin after it started.
+	// JobTimeout is the most time one job gets (jobs.JobTimeoutDefault).
 	JobTimeout time.Duration
+	// MinJobTimeout and JobTimeoutPerMiB make a job's time limit grow
+	// with its size (jobs.Config); a job whose worker died runs again
+	// its limit plus jobs.RescueMargin (and at most River's 30 s rescue
+	// interval) after it started.
+	MinJobTimeout, JobTimeoutPerMiB time.Duration
 	// Queue is the River queue of ingest jobs (River's default queue when
 	// empty); tests use their own so that their workers stay apart.
 	Queue string
+	// FairShare is how many queued jobs a tenant may have before its new
+	// ones queue behind other tenants' (jobs.FairShareDefault).
+	FairShare int
 	// Logger receives the job layer's logs (discarded when nil).
 	Logger *slog.Logger
 }
@@ -126,10 +137,11 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 		return nil, fmt.Errorf("ingest: New needs a pool and an embedder")
 	}
 	st := store.New(pool)
-	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars,
+	ix := jobs.NewIndexer(st, e, jobs.IndexConfig{Chunk: o.Chunk, MaxTextChars: o.MaxTextChars, MaxPages: o.MaxPages, MaxContentBytes: o.MaxContentBytes,
 		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
-	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout, MaxAttempts: o.MaxAttempts,
-		Queue: o.Queue, Logger: o.Logger})
+	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout,
+		MinJobTimeout: o.MinJobTimeout, JobTimeoutPerMiB: o.JobTimeoutPerMiB, MaxAttempts: o.MaxAttempts,
+		Queue: o.Queue, FairShare: o.FairShare, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +248,7 @@ func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.
 	out := make([]store.Staged, len(vs))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var staged []uuid.UUID
+		var bytes int64
 		for i, v := range vs {
 			r, err := s.store.Stage(ctx, tx, tenant, v)
 			if err != nil {
@@ -244,9 +257,10 @@ func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.
 			out[i] = r
 			if !r.Unchanged {
 				staged = append(staged, r.JobID)
+				bytes += int64(len(v.Data))
 			}
 		}
-		return s.queue.Enqueue(ctx, tx, tenant, staged)
+		return s.queue.Enqueue(ctx, tx, tenant, staged, bytes)
 	})
 	if err != nil {
 		return nil, err

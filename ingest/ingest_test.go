@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/extract/pdftest"
+	"github.com/cairn-rag/cairn/ingest/ingesttest"
 	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/testdb"
@@ -248,4 +251,54 @@ func TestNewRejectsMissingParts(t *testing.T) {
 	require.Error(t, err)
 	_, err = ingest.New(testdb.Pool(t), embed.NewHashing(), ingest.Options{Workers: -1})
 	require.Error(t, err)
+}
+
+// TestPDFBombFailsItsJobWithBoundedHeap uploads a 3.5 MB PDF whose page
+// inflates to 1 GiB (issue 12: it took the server to 3-4 GB resident):
+// its job fails with the reason, and the heap grows by less than
+// jobBombHeapBound while the worker extracts it.
+func TestPDFBombFailsItsJobWithBoundedHeap(t *testing.T) {
+	const jobBombHeapBound = 96 << 20
+	_, tenant, svc := setup(t, ingest.Options{})
+	bomb := pdftest.Build(pdftest.Bomb(1024))
+	var job ingest.Job
+	peak := pdftest.PeakHeap(func() {
+		_, job = ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/pdf", Name: "bomb.pdf", Data: bomb})
+	})
+	t.Logf("peak heap growth while uploading and indexing the bomb: %.1f MiB (bound %d MiB)", float64(peak)/(1<<20), jobBombHeapBound>>20)
+	require.Equal(t, ingest.JobFailed, job.State)
+	require.NotNil(t, job.Error)
+	require.Contains(t, *job.Error, extract.CodeOverBudget)
+	require.Contains(t, *job.Error, "page 1's content stream inflates past the limit")
+	require.Less(t, peak, uint64(jobBombHeapBound))
+}
+
+// TestBackloggedTenantDoesNotStarveOthers queues 40 documents of one
+// tenant, then one of another, with one worker: the second tenant's job
+// runs after at most FairShare of the first's, not after all 40.
+func TestBackloggedTenantDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	busy, _ := testdb.Tenant(t, pool)
+	other, _ := testdb.Tenant(t, pool)
+	const backlog, share = 40, 8
+	queue := "fair_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
+	enqueue, err := ingest.New(pool, embed.NewHashing(), ingest.Options{Queue: queue, FairShare: share})
+	require.NoError(t, err)
+	for i := range backlog {
+		_, err := enqueue.Upload(ctx, busy, ingest.UploadInput{Name: fmt.Sprintf("busy%02d.txt", i), Data: []byte(fmt.Sprintf("Backlog document %d about granite.", i))})
+		require.NoError(t, err)
+	}
+	res, err := enqueue.Upload(ctx, other, ingest.UploadInput{Name: "other.txt", Data: []byte("The other tenant's one document about rivers.")})
+	require.NoError(t, err)
+
+	work := ingesttest.ServiceOnQueue(t, pool, ingest.Options{Queue: queue, FairShare: share}, 1)
+	_, err = work.WaitJob(ctx, other, res.Job.ID)
+	require.NoError(t, err)
+	var ahead int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM ingest_jobs WHERE tenant_id = $1 AND state = 'succeeded'
+		AND finished_at < (SELECT finished_at FROM ingest_jobs WHERE id = $2)`, busy, res.Job.ID).Scan(&ahead))
+	t.Logf("%d of the busy tenant's %d jobs ran before the other tenant's one", ahead, backlog)
+	require.LessOrEqual(t, ahead, share)
 }

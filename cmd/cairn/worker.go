@@ -51,12 +51,17 @@ func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *
 		return nil, err
 	}
 	return ingest.New(pool, e, ingest.Options{
-		Chunk:        chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
-		MaxBytes:     cfg.MaxUploadBytes,
-		MaxTextChars: cfg.MaxTextChars,
-		Workers:      workers,
-		JobTimeout:   cfg.IngestJobTimeout,
-		Logger:       log,
+		Chunk:            chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
+		MaxBytes:         cfg.MaxUploadBytes,
+		MaxTextChars:     cfg.MaxTextChars,
+		MaxPages:         cfg.ExtractMaxPages,
+		MaxContentBytes:  cfg.ExtractMaxBytes,
+		FairShare:        cfg.IngestFairShare,
+		Workers:          workers,
+		JobTimeout:       cfg.IngestJobTimeout,
+		MinJobTimeout:    cfg.IngestJobTimeoutMin,
+		JobTimeoutPerMiB: cfg.IngestJobTimeoutPerMiB,
+		Logger:           log,
 	})
 }
 

@@ -11,4 +11,7 @@ const (
 	CodeExtractionFailed apperr.Code = "extraction_failed"
 	// CodeTextTooLong is extracted text over Limits.MaxChars (413).
 	CodeTextTooLong = apperr.CodeTextTooLong
+	// CodeOverBudget is a file whose extraction passed its budget of pages
+	// or decompressed bytes (Limits); the message says which (413).
+	CodeOverBudget apperr.Code = "extraction_over_budget"
 )

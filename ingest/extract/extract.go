@@ -6,7 +6,10 @@ package extract
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -84,27 +87,78 @@ func (e Result) PageAt(off int) int {
 	return p
 }
 
-// Limits bound one extraction; zero fields are unlimited.
+// Defaults of Limits.
+const (
+	// MaxPagesDefault bounds the pages of a PDF.
+	MaxPagesDefault = 5000
+	// MaxContentBytesDefault bounds the decompressed content streams of a
+	// PDF, all pages together.
+	MaxContentBytesDefault = 256 << 20
+	// MaxPageBytes bounds the decompressed content of one PDF page: the
+	// PDF reader holds a page's text in memory, so this bounds the heap
+	// one extraction can take (a few times this).
+	MaxPageBytes = 32 << 20
+)
+
+// Limits bound one extraction; they are enforced while it runs, so a
+// file over them fails as soon as it passes one, having taken little
+// memory or time. Zero fields take the ...Default constants.
 type Limits struct {
 	// MaxChars bounds the extracted text, in code points. Over it,
-	// Extract fails with CodeTextTooLong (apperr.TooLarge).
+	// Extract fails with CodeTextTooLong (apperr.TooLarge). Zero is
+	// unlimited.
 	MaxChars int
+	// MaxPages bounds the pages of a PDF (MaxPagesDefault); over it,
+	// CodeOverBudget.
+	MaxPages int
+	// MaxContentBytes bounds the decompressed content streams of a PDF
+	// (MaxContentBytesDefault); over it, or over MaxPageBytes on one
+	// page, CodeOverBudget.
+	MaxContentBytes int64
 }
 
-// Extract returns the text of data of media type mime (from DetectType),
-// NFC-normalised, within lim. A file that does not parse is an
-// apperr.Unprocessable with code CodeExtractionFailed; text over
-// lim.MaxChars is an apperr.TooLarge with code CodeTextTooLong.
+// withDefaults returns l with zero fields set to their defaults.
+func (l Limits) withDefaults() Limits {
+	if l.MaxPages <= 0 {
+		l.MaxPages = MaxPagesDefault
+	}
+	if l.MaxContentBytes <= 0 {
+		l.MaxContentBytes = MaxContentBytesDefault
+	}
+	return l
+}
+
+// Extract is ExtractContext without a deadline.
 func Extract(mime string, data []byte, lim Limits) (Result, error) {
+	return ExtractContext(context.Background(), mime, data, lim)
+}
+
+// ExtractContext returns the text of data of media type mime (from
+// DetectType), NFC-normalised, within lim, stopping when ctx ends. A file
+// that does not parse is an apperr.Unprocessable with code
+// CodeExtractionFailed; text over lim.MaxChars is an apperr.TooLarge with
+// code CodeTextTooLong; a PDF over its page or decompression budget is an
+// apperr.TooLarge with code CodeOverBudget.
+func ExtractContext(ctx context.Context, mime string, data []byte, lim Limits) (Result, error) {
+	lim = lim.withDefaults()
 	var r Result
 	switch mime {
 	case MimeText, MimeMarkdown:
+		// NFC at most triples the code points of a text: a text three
+		// times over the limit fails before it is copied.
+		if n := utf8.RuneCount(data); lim.MaxChars > 0 && n > 3*lim.MaxChars {
+			return Result{}, tooLong(n, lim.MaxChars)
+		}
 		r = Result{Text: norm.NFC.String(strings.ReplaceAll(string(data), "\r\n", "\n"))}
 	case MimeHTML:
-		r = Result{Text: norm.NFC.String(htmlText(data))}
+		t, err := htmlText(ctx, data, 3*lim.MaxChars)
+		if err != nil {
+			return Result{}, err
+		}
+		r = Result{Text: norm.NFC.String(t)}
 	case MimePDF:
 		var err error
-		if r, err = pdfText(data); err != nil {
+		if r, err = pdfText(ctx, data, lim); err != nil {
 			return Result{}, err
 		}
 	default:
@@ -112,10 +166,18 @@ func Extract(mime string, data []byte, lim Limits) (Result, error) {
 	}
 	if lim.MaxChars > 0 {
 		if n := utf8.RuneCountInString(r.Text); n > lim.MaxChars {
-			return Result{}, apperr.New(apperr.TooLarge, CodeTextTooLong, "the extracted text has %d characters, over the limit of %d", n, lim.MaxChars)
+			return Result{}, tooLong(n, lim.MaxChars)
 		}
 	}
 	return r, nil
+}
+
+func tooLong(n, limit int) error {
+	return apperr.New(apperr.TooLarge, CodeTextTooLong, "the extracted text has %d characters, over the limit of %d", n, limit)
+}
+
+func overBudget(format string, args ...any) error {
+	return apperr.New(apperr.TooLarge, CodeOverBudget, format, args...)
 }
 
 // skipped HTML elements: scripts, styles and navigation chrome.
@@ -133,18 +195,29 @@ var blocks = map[string]bool{
 
 // htmlText returns the visible text of an HTML document: blocks are
 // separated by blank lines, headings start with "# " (so the chunker
-// breaks before them), runs of whitespace collapse.
-func htmlText(data []byte) string {
+// breaks before them), runs of whitespace collapse. It stops with
+// CodeTextTooLong once the text passes maxRunes code points (0: no
+// limit; the caller's limit times three, as NFC may expand the text that
+// much) and with ctx's error when ctx ends.
+func htmlText(ctx context.Context, data []byte, maxRunes int) (string, error) {
 	z := html.NewTokenizer(bytes.NewReader(data))
 	var sb strings.Builder
 	depthSkip := 0
 	pendingBreak := false
 	space := false
-	for {
+	runes := 0
+	for tokens := 0; ; tokens++ {
+		if tokens%4096 == 0 && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if maxRunes > 0 && runes > maxRunes {
+			return "", apperr.New(apperr.TooLarge, CodeTextTooLong,
+				"the extracted text passes the limit of %d characters (stopped while extracting)", maxRunes/3)
+		}
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return strings.TrimSpace(sb.String())
+			return strings.TrimSpace(sb.String()), nil
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			nameB, _ := z.TagName()
 			name := string(nameB)
@@ -187,6 +260,7 @@ func htmlText(data []byte) string {
 				}
 				pendingBreak = false
 				sb.WriteString(f)
+				runes += utf8.RuneCountInString(f) + 1
 				space = true
 			}
 			r, _ := utf8.DecodeLastRuneInString(t)
@@ -202,8 +276,11 @@ func endsInSpace(s string) bool {
 }
 
 // pdfText extracts the text of each page, pages separated by a blank
-// line, remembering where each page starts.
-func pdfText(data []byte) (out Result, err error) {
+// line, remembering where each page starts. Before the PDF reader
+// interprets a page, the page's content streams are inflated once into
+// a counter (streaming, bounded memory) that stops at the budget, so a
+// decompression bomb fails having inflated no more than the budget.
+func pdfText(ctx context.Context, data []byte, lim Limits) (out Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = Result{}, parseFailed("PDF", fmt.Errorf("%v", r))
@@ -217,15 +294,33 @@ func pdfText(data []byte) (out Result, err error) {
 	if n == 0 {
 		return Result{}, parseFailed("PDF", fmt.Errorf("no pages"))
 	}
+	if n > lim.MaxPages {
+		return Result{}, overBudget("the PDF has %d pages, over the limit of %d", n, lim.MaxPages)
+	}
 	var sb strings.Builder
 	runes := 0
+	var inflated int64
 	starts := make([]int, 0, n)
 	for i := 1; i <= n; i++ {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
 		p := rd.Page(i)
 		if p.V.IsNull() {
 			starts = append(starts, runes)
 			continue
 		}
+		budget := min(int64(MaxPageBytes), lim.MaxContentBytes-inflated)
+		size, err := contentSize(ctx, p.V.Key("Contents"), budget)
+		switch {
+		case err != nil:
+			return Result{}, err
+		case size > budget && budget < MaxPageBytes:
+			return Result{}, overBudget("the PDF's content streams inflate past the limit of %d bytes (at page %d)", lim.MaxContentBytes, i)
+		case size > budget:
+			return Result{}, overBudget("page %d's content stream inflates past the limit of %d bytes per page", i, MaxPageBytes)
+		}
+		inflated += size
 		t, err := p.GetPlainText(nil)
 		if err != nil {
 			return Result{}, parseFailed("PDF", fmt.Errorf("page %d: %w", i, err))
@@ -238,8 +333,55 @@ func pdfText(data []byte) (out Result, err error) {
 		starts = append(starts, runes)
 		sb.WriteString(t)
 		runes += utf8.RuneCountInString(t)
+		if lim.MaxChars > 0 && runes > lim.MaxChars {
+			return Result{}, apperr.New(apperr.TooLarge, CodeTextTooLong,
+				"the extracted text passes the limit of %d characters at page %d of %d", lim.MaxChars, i, n)
+		}
 	}
 	return Result{Text: sb.String(), PageStarts: starts}, nil
+}
+
+// contentSize returns the decompressed size of a page's Contents (one
+// stream or an array of them), reading at most budget+1 bytes: a result
+// over budget means "more than budget".
+func contentSize(ctx context.Context, v pdf.Value, budget int64) (int64, error) {
+	var streams []pdf.Value
+	switch v.Kind() {
+	case pdf.Stream:
+		streams = []pdf.Value{v}
+	case pdf.Array:
+		for i := range v.Len() {
+			streams = append(streams, v.Index(i))
+		}
+	}
+	var total int64
+	buf := make([]byte, 64<<10)
+	for _, st := range streams {
+		if st.Kind() != pdf.Stream {
+			continue
+		}
+		r := st.Reader()
+		for total <= budget {
+			if err := ctx.Err(); err != nil {
+				_ = r.Close()
+				return 0, err
+			}
+			k, err := r.Read(buf)
+			total += int64(k)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				_ = r.Close()
+				return 0, parseFailed("PDF", fmt.Errorf("content stream: %w", err))
+			}
+		}
+		_ = r.Close()
+		if total > budget {
+			return total, nil
+		}
+	}
+	return total, nil
 }
 
 func parseFailed(kind string, err error) error {

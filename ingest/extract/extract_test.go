@@ -1,12 +1,14 @@
 package extract_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/extract/pdftest"
 	"github.com/cairn-rag/cairn/internal/apperr"
 )
 
@@ -120,4 +122,72 @@ func FuzzHTMLText(f *testing.F) {
 			t.Fatalf("surrounding whitespace in %q", e.Text)
 		}
 	})
+}
+
+// bombHeapBound is the most heap extracting a 1 GiB PDF bomb may take:
+// the file (3.5 MB), the PDF reader and the inflater's window; on main
+// before issue 12 it took 3-4 GB.
+const bombHeapBound = 64 << 20
+
+func TestPDFBombFailsWithinItsBudget(t *testing.T) {
+	bomb := pdftest.Build(pdftest.TextPage("A harmless first page."), pdftest.Bomb(1024))
+	t.Logf("bomb: %d bytes inflating to 1 GiB", len(bomb))
+	var err error
+	peak := pdftest.PeakHeap(func() {
+		_, err = extract.Extract(extract.MimePDF, bomb, extract.Limits{MaxChars: 10_000_000})
+	})
+	t.Logf("peak heap while extracting: %.1f MiB (bound %d MiB)", float64(peak)/(1<<20), bombHeapBound>>20)
+	require.Error(t, err)
+	e, ok := apperr.As(err)
+	require.True(t, ok)
+	require.Equal(t, apperr.TooLarge, e.Kind)
+	require.Equal(t, extract.CodeOverBudget, e.Code)
+	require.Contains(t, e.Message, "page 2")
+	require.Less(t, peak, uint64(bombHeapBound))
+}
+
+func TestPDFBudgets(t *testing.T) {
+	t.Parallel()
+	page := func(i int) pdftest.Page { return pdftest.TextPage(fmt.Sprintf("Page %d talks about granite.", i)) }
+	three := pdftest.Build(page(1), page(2), page(3))
+	cases := []struct {
+		name string
+		lim  extract.Limits
+		code string
+		msg  string
+	}{
+		{"TooManyPages", extract.Limits{MaxPages: 2}, extract.CodeOverBudget, "3 pages, over the limit of 2"},
+		{"ContentOverTheTotal", extract.Limits{MaxContentBytes: 100}, extract.CodeOverBudget, "at page 2"},
+		{"TextOverTheLimitStopsAtThePage", extract.Limits{MaxChars: 40}, extract.CodeTextTooLong, "at page 2 of 3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := extract.Extract(extract.MimePDF, three, tc.lim)
+			e, ok := apperr.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, tc.code, e.Code)
+			require.Contains(t, e.Message, tc.msg)
+		})
+	}
+	t.Run("WithinTheBudget", func(t *testing.T) {
+		t.Parallel()
+		r, err := extract.Extract(extract.MimePDF, three, extract.Limits{MaxPages: 3, MaxContentBytes: 1000, MaxChars: 1000})
+		require.NoError(t, err)
+		require.Len(t, r.PageStarts, 3)
+		require.Contains(t, r.Text, "Page 3 talks about granite.")
+	})
+}
+
+func TestHTMLStopsAtTheCharacterBudget(t *testing.T) {
+	t.Parallel()
+	page := "<html><body>" + strings.Repeat("<p>Granite rivers and glaciers.</p>", 10_000) + "</body></html>"
+	_, err := extract.Extract(extract.MimeHTML, []byte(page), extract.Limits{MaxChars: 1000})
+	e, ok := apperr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, extract.CodeTextTooLong, e.Code)
+	require.Contains(t, e.Message, "stopped while extracting", "it stops early instead of extracting all and counting")
+	r, err := extract.Extract(extract.MimeHTML, []byte(page), extract.Limits{MaxChars: 400_000})
+	require.NoError(t, err)
+	require.Contains(t, r.Text, "Granite rivers and glaciers.\n\nGranite")
 }

@@ -19,11 +19,17 @@ import (
 )
 
 // Service returns a service with the offline embedder and workers
-// running workers, stopped when t ends.
+// running workers on a queue of its own, stopped when t ends.
 func Service(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
 	t.Helper()
-	o.Workers = workers
 	o.Queue = "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
+	return ServiceOnQueue(t, pool, o, workers)
+}
+
+// ServiceOnQueue is Service on the queue o.Queue.
+func ServiceOnQueue(t testing.TB, pool *pgxpool.Pool, o ingest.Options, workers int) *ingest.Service {
+	t.Helper()
+	o.Workers = workers
 	if o.JobTimeout == 0 {
 		o.JobTimeout = time.Minute
 	}

@@ -36,6 +36,11 @@ type IndexConfig struct {
 	// EmbedConcurrency bounds concurrent embedder calls per job
 	// (EmbedConcurrencyDefault).
 	EmbedConcurrency int
+	// MaxPages and MaxContentBytes bound a PDF's pages and decompressed
+	// content streams (extract.MaxPagesDefault,
+	// extract.MaxContentBytesDefault).
+	MaxPages        int
+	MaxContentBytes int64
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -88,7 +93,8 @@ func (ix *Indexer) Index(ctx context.Context, tenant uuid.UUID, jobIDs []uuid.UU
 	ids, totals := make([]uuid.UUID, len(pending)), make([]int32, len(pending))
 	for i, p := range pending {
 		r := store.Indexed{Pending: p}
-		ext, err := extract.Extract(p.MimeType, p.Raw, extract.Limits{MaxChars: ix.cfg.MaxTextChars})
+		ext, err := extract.ExtractContext(ctx, p.MimeType, p.Raw, extract.Limits{
+			MaxChars: ix.cfg.MaxTextChars, MaxPages: ix.cfg.MaxPages, MaxContentBytes: ix.cfg.MaxContentBytes})
 		switch {
 		case err != nil && !permanent(err):
 			return err

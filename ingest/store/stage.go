@@ -92,6 +92,18 @@ func (s *Store) LinkRiverJob(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, j
 	return nil
 }
 
+// QueuedJobs counts the tenant's ingest jobs waiting for a worker, as
+// seen by tx, counting no further than upTo.
+func (s *Store) QueuedJobs(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, upTo int) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM ingest_jobs WHERE tenant_id = $1 AND state = 'queued' LIMIT $2) q`,
+		tenant, upTo).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count queued jobs: %w", err)
+	}
+	return n, nil
+}
+
 // Latest returns a document with its latest version and that version's
 // job (nil when it has none): what an upload answers.
 func (s *Store) Latest(ctx context.Context, tenant, docID uuid.UUID) (Document, Version, *Job, error) {

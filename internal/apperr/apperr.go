@@ -45,23 +45,27 @@ const (
 	// Forbidden is a request refused whoever sends it, such as one from a
 	// browser origin that is not allowed: 403.
 	Forbidden
+	// TooManyRequests is a caller over a rate or concurrency limit: 429,
+	// with Retry-After.
+	TooManyRequests
 
 	numKinds // keep last: the number of kinds
 )
 
 var kindNames = [numKinds]string{
-	Internal:      "Internal",
-	Invalid:       "Invalid",
-	Unauthorized:  "Unauthorized",
-	NotFound:      "NotFound",
-	Conflict:      "Conflict",
-	TooLarge:      "TooLarge",
-	Unsupported:   "Unsupported",
-	Unprocessable: "Unprocessable",
-	Unavailable:   "Unavailable",
-	BadGateway:    "BadGateway",
-	NotAllowed:    "NotAllowed",
-	Forbidden:     "Forbidden",
+	Internal:        "Internal",
+	Invalid:         "Invalid",
+	Unauthorized:    "Unauthorized",
+	NotFound:        "NotFound",
+	Conflict:        "Conflict",
+	TooLarge:        "TooLarge",
+	Unsupported:     "Unsupported",
+	Unprocessable:   "Unprocessable",
+	Unavailable:     "Unavailable",
+	BadGateway:      "BadGateway",
+	NotAllowed:      "NotAllowed",
+	Forbidden:       "Forbidden",
+	TooManyRequests: "TooManyRequests",
 }
 
 // Kinds lists every Kind, in declaration order.

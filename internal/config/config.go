@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cairn-rag/cairn/embed"
+	"github.com/cairn-rag/cairn/ingest/extract"
+	"github.com/cairn-rag/cairn/ingest/jobs"
 	"github.com/cairn-rag/cairn/retrieval"
 )
 
@@ -37,10 +40,29 @@ const (
 	ModelTimeoutDefault = embed.TimeoutDefault
 	// The ingest defaults are still written here as well as in package
 	// ingest (issue 9, round 2: refer to ingest's once it is split).
-	ChunkSizeDefault        = 800
-	ChunkOverlapDefault     = 100
-	MaxTextCharsDefault     = 10_000_000
-	IngestJobTimeoutDefault = 30 * time.Minute
+	ChunkSizeDefault              = 800
+	ChunkOverlapDefault           = 100
+	MaxTextCharsDefault           = 10_000_000
+	IngestJobTimeoutDefault       = 30 * time.Minute
+	IngestJobTimeoutMinDefault    = jobs.MinJobTimeoutDefault
+	IngestJobTimeoutPerMiBDefault = jobs.JobTimeoutPerMiBDefault
+	// RateLimitDefault and RateBurstDefault are each tenant's request
+	// rate (requests per second, per API replica) and the burst above it:
+	// generous enough that no interactive client or `cairn ingest` over
+	// the API meets them, low enough that one key cannot take a replica.
+	RateLimitDefault = 100
+	RateBurstDefault = 400
+	// AuthFailRateDefault and AuthFailBurstDefault throttle failed
+	// authentication per client address: 20 wrong keys at once, then one
+	// attempt every 2 s.
+	AuthFailRateDefault  = 0.5
+	AuthFailBurstDefault = 20
+	// MaxTenantAnswersDefault bounds the answers (streamed or not) one
+	// tenant has in flight on one API replica.
+	MaxTenantAnswersDefault = 8
+	// SSEKeepaliveDefault is well under the 60 s idle timeout of common
+	// proxies (nginx proxy_read_timeout, AWS ALB).
+	SSEKeepaliveDefault = 15 * time.Second
 )
 
 // Config is Cairn's validated configuration.
@@ -96,6 +118,12 @@ type Config struct {
 	// MaxTextChars bounds the extracted text of one document version, in
 	// code points (CAIRN_MAX_TEXT_CHARS).
 	MaxTextChars int
+	// ExtractMaxPages bounds the pages of a PDF (CAIRN_EXTRACT_MAX_PAGES).
+	ExtractMaxPages int
+	// ExtractMaxBytes bounds the decompressed content streams of a PDF,
+	// all pages together (CAIRN_EXTRACT_MAX_BYTES); one page's are
+	// bounded by extract.MaxPageBytes.
+	ExtractMaxBytes int64
 	// Fusion is how hybrid search merges its legs: score or rrf (CAIRN_FUSION).
 	Fusion string
 	// RRFK is reciprocal rank fusion's k (CAIRN_RRF_K).
@@ -112,9 +140,51 @@ type Config struct {
 	// call the API cross-origin, or ["*"] for any (CAIRN_CORS_ORIGINS,
 	// comma-separated; empty allows none: same-origin only).
 	CORSOrigins []string
-	// IngestJobTimeout bounds one ingest job; a job whose worker died is
-	// run again this long (plus 10s) after it started (CAIRN_INGEST_JOB_TIMEOUT).
+	// IngestJobTimeout is the most time one ingest job gets
+	// (CAIRN_INGEST_JOB_TIMEOUT).
 	IngestJobTimeout time.Duration
+	// IngestJobTimeoutMin is the time limit of the smallest ingest job
+	// (CAIRN_INGEST_JOB_TIMEOUT_MIN); each MiB uploaded adds
+	// IngestJobTimeoutPerMiB (CAIRN_INGEST_JOB_TIMEOUT_PER_MIB), up to
+	// IngestJobTimeout. A job whose worker died runs again its limit plus
+	// 5 s (and River's rescue interval, 30 s) after it started.
+	IngestJobTimeoutMin    time.Duration
+	IngestJobTimeoutPerMiB time.Duration
+	// IngestFairShare is how many queued ingest jobs a tenant may have
+	// before its new jobs queue behind other tenants'
+	// (CAIRN_INGEST_FAIR_SHARE).
+	IngestFairShare int
+	// RateLimit is each tenant's sustained request rate on /v1, in
+	// requests per second per API replica; 0 turns rate limiting off
+	// (CAIRN_RATE_LIMIT).
+	RateLimit float64
+	// RateBurst is how many requests a tenant may send at once above
+	// RateLimit (CAIRN_RATE_BURST).
+	RateBurst int
+	// AuthFailRate is how many failed authentications per second one
+	// client address may make once AuthFailBurst is spent; 0 turns the
+	// throttle off (CAIRN_AUTH_FAIL_RATE).
+	AuthFailRate float64
+	// AuthFailBurst is how many failed authentications one client address
+	// may make at once (CAIRN_AUTH_FAIL_BURST).
+	AuthFailBurst int
+	// MaxTenantAnswers bounds the answers one tenant has in flight on one
+	// API replica (POST .../user_message, streamed or not); 0 means no
+	// bound (CAIRN_MAX_TENANT_ANSWERS).
+	MaxTenantAnswers int
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client address; empty trusts none, so the
+	// client address is the peer's (CAIRN_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []string
+	// SSEKeepalive is how often a Server-Sent Events stream gets a
+	// comment line while no event is due (CAIRN_SSE_KEEPALIVE).
+	SSEKeepalive time.Duration
+	// MetricsAddr, when set, serves /metrics on its own listener at this
+	// address instead of on the API's (CAIRN_METRICS_ADDR).
+	MetricsAddr string
+	// MetricsToken, when set, makes /metrics require
+	// "Authorization: Bearer <token>" (CAIRN_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // UsesOpenAI reports whether an OpenAI-compatible endpoint is configured.
@@ -125,36 +195,67 @@ func (c Config) UsesOpenAI() bool { return c.OpenAIBaseURL != "" || c.OpenAIAPIK
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:      strings.TrimSpace(getenv("DATABASE_URL")),
-		Addr:             p.str("CAIRN_ADDR", AddrDefault),
-		LogLevel:         p.level("CAIRN_LOG_LEVEL"),
-		MaxBodyBytes:     p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
-		MaxUploadBytes:   p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
-		RequestTimeout:   p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
-		ReadTimeout:      p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
-		WriteTimeout:     p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
-		ShutdownTimeout:  p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
-		DBMaxConns:       int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
-		Workers:          int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
-		AnswerWorkers:    int(p.int64("CAIRN_ANSWER_WORKERS", AnswerWorkersDefault, 0, 256)),
-		OpenAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
-		OpenAIBaseURL:    strings.TrimSpace(getenv("OPENAI_BASE_URL")),
-		ChatModel:        p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
-		EmbedModel:       strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
-		EmbedDim:         int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
-		ModelTimeout:     p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
-		AnswerTimeout:    p.duration("CAIRN_ANSWER_TIMEOUT", 0),
-		ChunkSize:        int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
-		ChunkOverlap:     int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
-		MaxTextChars:     int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
-		IngestJobTimeout: p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
-		CORSOrigins:      p.origins("CAIRN_CORS_ORIGINS"),
-		Fusion:           p.str("CAIRN_FUSION", retrieval.FusionDefault),
-		RRFK:             p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
-		VectorWeight:     p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
-		TextWeight:       p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
-		EfSearch:         int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
-		TextCandidates:   int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
+		DatabaseURL:            strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:                   p.str("CAIRN_ADDR", AddrDefault),
+		LogLevel:               p.level("CAIRN_LOG_LEVEL"),
+		MaxBodyBytes:           p.int64("CAIRN_MAX_BODY_BYTES", MaxBodyBytesDefault, 1024, 1<<30),
+		MaxUploadBytes:         p.int64("CAIRN_MAX_UPLOAD_BYTES", MaxUploadBytesDefault, 1024, 4<<30),
+		RequestTimeout:         p.duration("CAIRN_REQUEST_TIMEOUT", RequestTimeoutDefault),
+		ReadTimeout:            p.duration("CAIRN_READ_TIMEOUT", ReadTimeoutDefault),
+		WriteTimeout:           p.duration("CAIRN_WRITE_TIMEOUT", WriteTimeoutDefault),
+		ShutdownTimeout:        p.duration("CAIRN_SHUTDOWN_TIMEOUT", ShutdownTimeoutDefault),
+		DBMaxConns:             int32(p.int64("CAIRN_DB_MAX_CONNS", DBMaxConnsDefault, 2, 1000)),
+		Workers:                int(p.int64("CAIRN_WORKERS", WorkersDefault, 0, 256)),
+		AnswerWorkers:          int(p.int64("CAIRN_ANSWER_WORKERS", AnswerWorkersDefault, 0, 256)),
+		OpenAIAPIKey:           strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		OpenAIBaseURL:          strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+		ChatModel:              p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
+		EmbedModel:             strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
+		EmbedDim:               int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
+		ModelTimeout:           p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
+		AnswerTimeout:          p.duration("CAIRN_ANSWER_TIMEOUT", 0),
+		ChunkSize:              int(p.int64("CAIRN_CHUNK_SIZE", ChunkSizeDefault, 64, 100_000)),
+		ChunkOverlap:           int(p.int64("CAIRN_CHUNK_OVERLAP", ChunkOverlapDefault, 0, 50_000)),
+		MaxTextChars:           int(p.int64("CAIRN_MAX_TEXT_CHARS", MaxTextCharsDefault, 1000, 1<<30)),
+		ExtractMaxPages:        int(p.int64("CAIRN_EXTRACT_MAX_PAGES", extract.MaxPagesDefault, 1, 1_000_000)),
+		ExtractMaxBytes:        p.int64("CAIRN_EXTRACT_MAX_BYTES", extract.MaxContentBytesDefault, 1<<20, 64<<30),
+		IngestJobTimeout:       p.duration("CAIRN_INGEST_JOB_TIMEOUT", IngestJobTimeoutDefault),
+		IngestJobTimeoutMin:    p.duration("CAIRN_INGEST_JOB_TIMEOUT_MIN", IngestJobTimeoutMinDefault),
+		IngestJobTimeoutPerMiB: p.duration("CAIRN_INGEST_JOB_TIMEOUT_PER_MIB", IngestJobTimeoutPerMiBDefault),
+		CORSOrigins:            p.origins("CAIRN_CORS_ORIGINS"),
+		IngestFairShare:        int(p.int64("CAIRN_INGEST_FAIR_SHARE", jobs.FairShareDefault, 1, 1_000_000)),
+		Fusion:                 p.str("CAIRN_FUSION", retrieval.FusionDefault),
+		RRFK:                   p.float("CAIRN_RRF_K", retrieval.RRFKDefault, 1, 10000),
+		VectorWeight:           p.float("CAIRN_VECTOR_WEIGHT", retrieval.VectorWeightDefault, 0.001, 100),
+		TextWeight:             p.float("CAIRN_TEXT_WEIGHT", retrieval.TextWeightDefault, 0.001, 100),
+		EfSearch:               int(p.int64("CAIRN_HNSW_EF_SEARCH", retrieval.EfSearchDefault, 10, 1000)),
+		TextCandidates:         int(p.int64("CAIRN_TEXT_CANDIDATES", retrieval.TextCandidatesDefault, 10, 1_000_000)),
+		RateLimit:              p.float("CAIRN_RATE_LIMIT", RateLimitDefault, 0, 1e6),
+		RateBurst:              int(p.int64("CAIRN_RATE_BURST", RateBurstDefault, 1, 1e7)),
+		AuthFailRate:           p.float("CAIRN_AUTH_FAIL_RATE", AuthFailRateDefault, 0, 1e6),
+		AuthFailBurst:          int(p.int64("CAIRN_AUTH_FAIL_BURST", AuthFailBurstDefault, 1, 1e7)),
+		MaxTenantAnswers:       int(p.int64("CAIRN_MAX_TENANT_ANSWERS", MaxTenantAnswersDefault, 0, 100_000)),
+		TrustedProxies:         p.list("CAIRN_TRUSTED_PROXIES"),
+		SSEKeepalive:           p.duration("CAIRN_SSE_KEEPALIVE", SSEKeepaliveDefault),
+		MetricsAddr:            strings.TrimSpace(getenv("CAIRN_METRICS_ADDR")),
+		MetricsToken:           strings.TrimSpace(getenv("CAIRN_METRICS_TOKEN")),
+	}
+	for _, tp := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(tp); err != nil {
+			if _, err := netip.ParseAddr(tp); err != nil {
+				p.fail("CAIRN_TRUSTED_PROXIES", fmt.Sprintf("must list IP addresses or CIDRs, got %q", tp))
+			}
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			p.fail("CAIRN_METRICS_ADDR", fmt.Sprintf("must be host:port, got %q", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			p.fail("CAIRN_METRICS_ADDR", "must differ from CAIRN_ADDR")
+		}
+	}
+	if c.IngestJobTimeoutMin > c.IngestJobTimeout {
+		p.fail("CAIRN_INGEST_JOB_TIMEOUT_MIN", fmt.Sprintf("must be at most CAIRN_INGEST_JOB_TIMEOUT (%s), got %s", c.IngestJobTimeout, c.IngestJobTimeoutMin))
 	}
 	if c.ChunkOverlap*2 > c.ChunkSize {
 		p.fail("CAIRN_CHUNK_OVERLAP", fmt.Sprintf("must be at most half of CAIRN_CHUNK_SIZE (%d), got %d", c.ChunkSize, c.ChunkOverlap))
@@ -218,6 +319,17 @@ func (p *parser) int64(name string, def, min, max int64) int64 {
 		return def
 	}
 	return n
+}
+
+// list reads a comma-separated list; blank items are dropped.
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, item := range strings.Split(p.getenv(name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (p *parser) float(name string, def, min, max float64) float64 {

@@ -24,6 +24,13 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, ShutdownTimeoutDefault, c.ShutdownTimeout)
 	require.Equal(t, WorkersDefault, c.Workers)
 	require.False(t, c.UsesOpenAI())
+	// Limits are on by default.
+	require.EqualValues(t, RateLimitDefault, c.RateLimit)
+	require.Equal(t, RateBurstDefault, c.RateBurst)
+	require.EqualValues(t, AuthFailRateDefault, c.AuthFailRate)
+	require.Equal(t, MaxTenantAnswersDefault, c.MaxTenantAnswers)
+	require.Empty(t, c.TrustedProxies)
+	require.Empty(t, c.MetricsAddr)
 }
 
 func TestLoadOverrides(t *testing.T) {
@@ -65,6 +72,13 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"CORSOriginWithPath", map[string]string{"DATABASE_URL": goodURL, "CAIRN_CORS_ORIGINS": "https://a.example/app"}, "CAIRN_CORS_ORIGINS must list origins"},
 		{"CORSOriginWithoutScheme", map[string]string{"DATABASE_URL": goodURL, "CAIRN_CORS_ORIGINS": "a.example"}, "CAIRN_CORS_ORIGINS must list origins"},
 		{"EmbedModelWithoutEndpoint", map[string]string{"DATABASE_URL": goodURL, "CAIRN_EMBED_MODEL": "m", "CAIRN_EMBED_DIM": "8"}, "CAIRN_EMBED_MODEL needs OPENAI_BASE_URL"},
+		{"NegativeRate", map[string]string{"DATABASE_URL": goodURL, "CAIRN_RATE_LIMIT": "-1"}, "CAIRN_RATE_LIMIT must be between"},
+		{"ZeroBurst", map[string]string{"DATABASE_URL": goodURL, "CAIRN_RATE_BURST": "0"}, "CAIRN_RATE_BURST must be between"},
+		{"BadTrustedProxy", map[string]string{"DATABASE_URL": goodURL, "CAIRN_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, `CAIRN_TRUSTED_PROXIES must list IP addresses or CIDRs, got "proxy.local"`},
+		{"MetricsOnTheAPIAddress", map[string]string{"DATABASE_URL": goodURL, "CAIRN_METRICS_ADDR": AddrDefault}, "CAIRN_METRICS_ADDR must differ from CAIRN_ADDR"},
+		{"MetricsAddrWithoutPort", map[string]string{"DATABASE_URL": goodURL, "CAIRN_METRICS_ADDR": "localhost"}, "CAIRN_METRICS_ADDR must be host:port"},
+		{"JobTimeoutMinOverMax", map[string]string{"DATABASE_URL": goodURL, "CAIRN_INGEST_JOB_TIMEOUT": "10s", "CAIRN_INGEST_JOB_TIMEOUT_MIN": "20s"}, "CAIRN_INGEST_JOB_TIMEOUT_MIN must be at most"},
+		{"ExtractBytesTooSmall", map[string]string{"DATABASE_URL": goodURL, "CAIRN_EXTRACT_MAX_BYTES": "1000"}, "CAIRN_EXTRACT_MAX_BYTES must be between"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
