@@ -81,6 +81,10 @@ func (s *Server) createDocument(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := AllowQuery(c); err != nil {
+		s.fail(c, err)
+		return
+	}
 	vs, err := s.deps.Ingest.Versions(ctx, tenantID(c), res.Document.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -184,6 +188,10 @@ func multipartErr(err error) error {
 }
 
 func (s *Server) listDocuments(c *gin.Context) {
+	if err := AllowQuery(c, "limit", "offset", "folder"); err != nil {
+		s.fail(c, err)
+		return
+	}
 	limit, err := queryInt(c, "limit", 50, 1, 500)
 	if err != nil {
 		s.fail(c, err)
@@ -205,6 +213,10 @@ func (s *Server) listDocuments(c *gin.Context) {
 func (s *Server) listVersions(c *gin.Context) {
 	id, err := pathUUID(c, "document_id")
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := AllowQuery(c); err != nil {
 		s.fail(c, err)
 		return
 	}

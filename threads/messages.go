@@ -137,6 +137,17 @@ type ListOptions struct {
 	WithDetails bool
 	// Oldest orders the page oldest first (sort_dir=asc).
 	Oldest bool
+	// Role keeps the messages of that role ("" for all).
+	Role Role
+}
+
+// roleArg is the SQL argument of a role filter: NULL for all roles.
+func (o ListOptions) roleArg() *string {
+	if o.Role == "" {
+		return nil
+	}
+	r := string(o.Role)
+	return &r
 }
 
 // MessagePage is one page of messages.
@@ -354,12 +365,13 @@ FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_par
 	listPageNewest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
-    AND ($5::timestamptz IS NULL OR created_at < $5)
+    AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR role = $6)
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
 	listPageOldest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
+    AND ($7::text IS NULL OR role = $7)
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
@@ -389,7 +401,8 @@ var (
 
 // ListMessagesSQL returns the statement ListMessages runs for a page
 // without After (for benchmarks that compare it with the raw SQL). Its
-// arguments are tenant_id, thread_id, limit, offset, before (or nil).
+// arguments are tenant_id, thread_id, limit, offset, before (or nil),
+// role (or nil).
 func ListMessagesSQL(withDetails bool) string { return listNewestSQL[detailsIndex[withDetails]] }
 
 func scanMessage(row pgx.Row) (Message, error) {
@@ -462,11 +475,11 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	var err error
 	switch {
 	case o.Oldest:
-		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After)
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg())
 	case o.After != nil:
-		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After)
+		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg())
 	default:
-		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before)
+		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg())
 	}
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
@@ -489,6 +502,28 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 		}
 	}
 	return page, nil
+}
+
+// CountMessages returns how many messages of the thread match o's Before,
+// After and Role (its page and order are ignored). q may be nil (the
+// store's pool). Errors: thread_not_found (404).
+func (s *Store) CountMessages(ctx context.Context, q DB, tenantID, threadID uuid.UUID, o ListOptions) (int64, error) {
+	if q == nil {
+		q = s.pool
+	}
+	var n int64
+	if err := q.QueryRow(ctx, `
+SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2
+  AND ($3::timestamptz IS NULL OR created_at < $3) AND ($4::timestamptz IS NULL OR created_at > $4)
+  AND ($5::text IS NULL OR role = $5)`, tenantID, threadID, o.Before, o.After, o.roleArg()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count messages: %w", err)
+	}
+	if n == 0 {
+		if _, err := getThread(ctx, q, tenantID, threadID); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // Conversation returns up to n of the thread's latest messages, oldest

@@ -134,6 +134,45 @@ type ThreadListOptions struct {
 	SortBy ThreadSort
 	// Oldest orders oldest first (sort_dir=asc); newest first otherwise.
 	Oldest bool
+	// NameLike keeps the threads whose name contains it, case-insensitively
+	// ("" for all).
+	NameLike string
+	// CreatedAfter keeps the threads created at or after it (nil: no bound).
+	CreatedAfter *time.Time
+	// CreatedBefore keeps the threads created strictly before it.
+	CreatedBefore *time.Time
+	// UpdatedAfter keeps the threads updated at or after it.
+	UpdatedAfter *time.Time
+	// UpdatedBefore keeps the threads updated strictly before it.
+	UpdatedBefore *time.Time
+}
+
+// threadFilter is the FROM and WHERE of ListThreads and CountThreads: $1
+// tenant, $2 path prefix pattern (''), $3 name pattern (''), $4..$7 the
+// created and updated bounds (NULL).
+const threadFilter = `
+FROM threads t
+JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
+WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2) AND ($3 = '' OR p.name ILIKE $3)
+  AND ($4::timestamptz IS NULL OR t.created_at >= $4) AND ($5::timestamptz IS NULL OR t.created_at < $5)
+  AND ($6::timestamptz IS NULL OR t.updated_at >= $6) AND ($7::timestamptz IS NULL OR t.updated_at < $7)`
+
+// filterArgs validates o's folder and returns the arguments $1..$7 of
+// threadFilter.
+func (o ThreadListOptions) filterArgs(tenantID uuid.UUID) ([]any, error) {
+	segs, err := ParseFolder(o.Folder, "folder")
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if len(segs) > 0 {
+		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
+	}
+	name := ""
+	if o.NameLike != "" {
+		name = "%" + pg.EscapeLike(o.NameLike) + "%"
+	}
+	return []any{tenantID, prefix, name, o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore}, nil
 }
 
 // threadOrders are the ORDER BY clauses of ListThreads, by sort and
@@ -234,7 +273,7 @@ WHERE t.tenant_id = $1 AND t.id = $2`, tenantID, threadID))
 // (an unknown folder gives an empty page). Errors: invalid_path (400),
 // validation_failed (422, an unknown sort).
 func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, o ThreadListOptions) (ThreadPage, error) {
-	segs, err := ParseFolder(o.Folder, "folder")
+	args, err := o.filterArgs(tenantID)
 	if err != nil {
 		return ThreadPage{}, err
 	}
@@ -249,17 +288,11 @@ func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, o ThreadLis
 	if o.Oldest {
 		dir = 1
 	}
-	prefix := ""
-	if len(segs) > 0 {
-		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
-	}
 	limit := o.Limit
 	rows, err := s.pool.Query(ctx, `
-SELECT `+threadColumns+` FROM threads t
-JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
-WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2)
+SELECT `+threadColumns+threadFilter+`
 ORDER BY `+order[dir]+`
-LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, o.Offset)
+LIMIT $8 OFFSET $9`, append(args, limit+1, o.Offset)...)
 	if err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
@@ -271,6 +304,20 @@ LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, o.Offset)
 		page.Data, page.HasMore = page.Data[:limit], true
 	}
 	return page, nil
+}
+
+// CountThreads returns how many threads match o's folder and filters (its
+// order and page are ignored). Errors: invalid_path (400).
+func (s *Store) CountThreads(ctx context.Context, tenantID uuid.UUID, o ThreadListOptions) (int64, error) {
+	args, err := o.filterArgs(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+threadFilter, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count threads: %w", err)
+	}
+	return n, nil
 }
 
 // UpdateThread renames, re-files or re-tags a thread in one transaction;
