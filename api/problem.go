@@ -107,6 +107,10 @@ func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, det
 		Field:     field,
 		RequestID: c.Writer.Header().Get("X-Request-Id"),
 	}
+	if isKS(c) {
+		writeKSError(c, p)
+		return
+	}
 	body, _ := json.Marshal(p)
 	c.Data(k.status, "application/problem+json", body)
 }

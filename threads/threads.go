@@ -76,6 +76,9 @@ type Thread struct {
 	// LastActivityAt is when the thread's latest message was posted, or
 	// its creation time while it has none.
 	LastActivityAt time.Time `json:"last_activity_at"`
+	// ParentThreadID is the thread this one is linked under (a
+	// sub-thread), kept in metadata as parent_thread_id; nil when unlinked.
+	ParentThreadID *uuid.UUID `json:"-"`
 }
 
 // NewThread is the input of CreateThread.
@@ -94,6 +97,9 @@ type ThreadPatch struct {
 	Name     *string
 	Folder   *string
 	Metadata json.RawMessage
+	// ParentThread links the thread under another thread of the tenant
+	// (uuid.Nil unlinks it); nil leaves the link as it is.
+	ParentThread *uuid.UUID
 }
 
 // ThreadPage is one page of threads.
@@ -103,12 +109,18 @@ type ThreadPage struct {
 }
 
 const threadColumns = `t.id, t.path_part_id, p.name, p.path, t.metadata, t.message_count, t.created_at, t.updated_at,
-  coalesce(t.last_message_at, t.created_at)`
+  coalesce(t.last_message_at, t.created_at), t.metadata->>'parent_thread_id'`
 
 func scanThread(row pgx.Row) (Thread, error) {
 	var t Thread
-	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt, &t.LastActivityAt)
+	var parent *string
+	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt, &t.LastActivityAt, &parent)
 	t.CreatedAt, t.UpdatedAt, t.LastActivityAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC(), t.LastActivityAt.UTC()
+	if parent != nil {
+		if id, perr := uuid.Parse(*parent); perr == nil {
+			t.ParentThreadID = &id
+		}
+	}
 	return t, err
 }
 
@@ -392,15 +404,46 @@ WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pg.EscapeLike(oldPath)+"/%", n
 				return fmt.Errorf("move thread contents: %w", err)
 			}
 		}
+		link, parentArg, err := parentLink(ctx, tx, tenantID, threadID, p.ParentThread)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
-UPDATE threads SET metadata = coalesce($3, metadata), updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-			tenantID, threadID, meta); err != nil {
+UPDATE threads SET metadata = CASE $4::int
+    WHEN 1 THEN coalesce($3, metadata) || jsonb_build_object('parent_thread_id', $5::text)
+    WHEN 2 THEN coalesce($3, metadata) - 'parent_thread_id'
+    ELSE coalesce($3, metadata) END,
+  updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenantID, threadID, meta, link, parentArg); err != nil {
 			return fmt.Errorf("update thread: %w", err)
 		}
 		out, err = getThread(ctx, tx, tenantID, threadID)
 		return err
 	})
 	return out, err
+}
+
+// parentLink checks a ThreadPatch.ParentThread and returns how the update
+// treats the link (0 unchanged, 1 set, 2 cleared) and the parent id.
+// Errors: parent_not_found (404), validation_failed (422, itself).
+func parentLink(ctx context.Context, q DB, tenantID, threadID uuid.UUID, parent *uuid.UUID) (int, *string, error) {
+	switch {
+	case parent == nil:
+		return 0, nil, nil
+	case *parent == uuid.Nil:
+		return 2, nil, nil
+	case *parent == threadID:
+		return 0, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "parent_thread_id", "a thread cannot be its own parent")
+	}
+	var found bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM threads WHERE tenant_id = $1 AND id = $2)`, tenantID, *parent).Scan(&found); err != nil {
+		return 0, nil, fmt.Errorf("read parent thread: %w", err)
+	}
+	if !found {
+		return 0, nil, apperr.NotFoundf(CodeParentNotFound, "parent thread %s not found", *parent).WithField("parent_thread_id")
+	}
+	id := parent.String()
+	return 1, &id, nil
 }
 
 // DeleteThread deletes a thread with its messages and attachments in one
