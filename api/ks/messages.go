@@ -1,6 +1,7 @@
 package ks
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -64,7 +65,22 @@ var (
 	}()
 )
 
-func toMessage(m threads.Message) Message {
+// entityIDs returns the entity ids (thread, message, document, version
+// ids) of the path parts the references of ms name, for Reference.EntityID.
+func (h *handler) entityIDs(ctx context.Context, tenant uuid.UUID, ms ...threads.Message) (map[uuid.UUID]uuid.UUID, error) {
+	var ids []uuid.UUID
+	for _, m := range ms {
+		for _, r := range m.Content.References {
+			ids = append(ids, r.PathPartID)
+		}
+	}
+	return h.Threads.PathPartEntities(ctx, tenant, ids)
+}
+
+// toMessage converts m; entities maps its references' path part ids to
+// entity ids (a path part that is not mapped is its own entity: a folder
+// or a chunk).
+func toMessage(m threads.Message, entities map[uuid.UUID]uuid.UUID) Message {
 	out := Message{ID: m.ID, PathPartID: m.PathPartID, Sequence: m.Sequence, Role: m.Role,
 		Content:      Content{Text: m.Content.Text, IsError: m.Content.IsError, Citations: m.Content.Citations, References: make([]Reference, len(m.Content.References))},
 		Details:      toDetails(m.Details),
@@ -82,7 +98,11 @@ func toMessage(m threads.Message) Message {
 		if !ok {
 			t = strings.ToUpper(r.RefType)
 		}
-		out.Content.References[i] = Reference{RefType: t, EntityID: r.PathPartID, DisplayName: name, MaterializedPath: r.MaterializedPath}
+		entity, ok := entities[r.PathPartID]
+		if !ok {
+			entity = r.PathPartID
+		}
+		out.Content.References[i] = Reference{RefType: t, EntityID: entity, DisplayName: name, MaterializedPath: r.MaterializedPath}
 	}
 	return out
 }
@@ -190,8 +210,10 @@ type contentRequest struct {
 }
 
 // referenceRequest is Knowledge Stack's ResolvedReferenceInput: the
-// entity is a path part (or chunk) of the tenant; display_name,
-// materialized_path and document_type are read back resolved, not stored.
+// entity is a thread, message, document or version by its id, a folder by
+// its path part id or a chunk by its id (any path part id is taken too);
+// display_name, materialized_path and document_type are read back
+// resolved, not stored.
 type referenceRequest struct {
 	RefType          string          `json:"ref_type"`
 	EntityID         uuid.UUID       `json:"entity_id"`
@@ -246,7 +268,34 @@ func (h *handler) createMessage(c *gin.Context) {
 		h.HTTP.Fail(c, err)
 		return
 	}
-	m, created, err := h.Threads.CreateMessage(c.Request.Context(), nil, h.HTTP.Tenant(c), threadID, in)
+	ctx, tenant := c.Request.Context(), h.HTTP.Tenant(c)
+	if len(in.References) > 0 {
+		ids := make([]uuid.UUID, len(in.References))
+		for i, r := range in.References {
+			ids[i] = r.PathPartID
+		}
+		pps, err := h.Threads.EntityPathParts(ctx, tenant, ids)
+		if err != nil {
+			h.HTTP.Fail(c, err)
+			return
+		}
+		for i, r := range in.References {
+			if pp, ok := pps[r.PathPartID]; ok {
+				in.References[i].PathPartID = pp
+			}
+		}
+	}
+	m, created, err := h.Threads.CreateMessage(ctx, nil, tenant, threadID, in)
+	if err != nil {
+		h.HTTP.Fail(c, err)
+		return
+	}
+	h.respond(c, created, m)
+}
+
+// respond answers with m converted: 201 when created, 200 otherwise.
+func (h *handler) respond(c *gin.Context, created bool, m threads.Message) {
+	ents, err := h.entityIDs(c.Request.Context(), h.HTTP.Tenant(c), m)
 	if err != nil {
 		h.HTTP.Fail(c, err)
 		return
@@ -255,7 +304,7 @@ func (h *handler) createMessage(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, toMessage(m))
+	c.JSON(status, toMessage(m, ents))
 }
 
 // messageListParams are the query parameters of listMessages (Knowledge
@@ -314,9 +363,14 @@ func (h *handler) listMessages(c *gin.Context) {
 		h.HTTP.Fail(c, err)
 		return
 	}
+	ents, err := h.entityIDs(ctx, tenant, page.Data...)
+	if err != nil {
+		h.HTTP.Fail(c, err)
+		return
+	}
 	out := Page[Message]{Items: make([]Message, len(page.Data)), Total: total, Limit: o.Limit, Offset: o.Offset}
 	for i, m := range page.Data {
-		out.Items[i] = toMessage(m)
+		out.Items[i] = toMessage(m, ents)
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -346,5 +400,5 @@ func (h *handler) getMessage(c *gin.Context) {
 		h.HTTP.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toMessage(m))
+	h.respond(c, false, m)
 }

@@ -201,7 +201,11 @@ func (h *handler) payload(ctx context.Context, tenant uuid.UUID, ev events.Event
 	case events.MessageCreated, events.MessageCompleted:
 		var m threads.Message
 		if json.Unmarshal(ev.Data, &m) == nil {
-			return toMessage(m)
+			ents, err := h.entityIDs(ctx, tenant, m)
+			if err != nil {
+				h.Logger.WarnContext(ctx, "references sent by path part id: entity lookup failed", "error", err)
+			}
+			return toMessage(m, ents)
 		}
 	case events.Step:
 		var s cairnStep
