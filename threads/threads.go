@@ -160,7 +160,7 @@ type ThreadListOptions struct {
 }
 
 // threadFilter is the FROM and WHERE of ListThreads and CountThreads: $1
-// tenant, $2 path prefix pattern (''), $3 name pattern (''), $4..$7 the
+// tenant, $2 path prefix pattern (”), $3 name pattern (”), $4..$7 the
 // created and updated bounds (NULL).
 const threadFilter = `
 FROM threads t
