@@ -546,3 +546,53 @@ func TestV1ListQueryChecksAndFilters(t *testing.T) {
 	code, _ = v1("GET", "/v1/threads/"+tid+"/messages?role=robot", "")
 	require.Equal(t, http.StatusBadRequest, code)
 }
+
+// References name each kind of entity as Knowledge Stack does (a
+// document, version or message by its own id, a folder by its path part
+// id, a chunk by its id) and read back with the same entity ids.
+func TestKSReferencesRoundTripEntityIDs(t *testing.T) {
+	t.Parallel()
+	k := newKSServer(t)
+	ctx := context.Background()
+	res, err := k.ingest.Upload(ctx, k.tenant, ingest.UploadInput{Folder: "/kb/geo", Name: "paris.txt", Data: []byte(parisV1), MimeType: "text/plain"})
+	require.NoError(t, err)
+	_, err = k.ingest.WaitJob(ctx, k.tenant, res.Job.ID)
+	require.NoError(t, err)
+	var folder, chunk uuid.UUID
+	require.NoError(t, k.pool.QueryRow(ctx, `SELECT id FROM path_parts WHERE tenant_id = $1 AND path = '/kb/geo'`, k.tenant).Scan(&folder))
+	require.NoError(t, k.pool.QueryRow(ctx, `SELECT id FROM chunks WHERE tenant_id = $1 AND version_id = $2 LIMIT 1`, k.tenant, res.Version.ID).Scan(&chunk))
+	tid := k.sdkJSON(t, http.StatusCreated, "POST", "/v1/threads", nil, `{"title":"refs"}`)["id"].(string)
+	first := k.sdkJSON(t, http.StatusCreated, "POST", "/v1/threads/"+tid+"/messages", nil, `{"role":"USER","content":{"text":"first"}}`)["id"].(string)
+
+	want := []struct{ refType, id, name string }{
+		{"FOLDER", folder.String(), "geo"},
+		{"DOCUMENT", res.Document.ID.String(), "paris.txt"},
+		{"DOCUMENT_VERSION", res.Version.ID.String(), "v1"},
+		{"CHUNK", chunk.String(), ""},
+		{"THREAD", tid, "refs"},
+		{"THREAD_MESSAGE", first, "0000000001"},
+	}
+	var refs []string
+	for _, w := range want {
+		refs = append(refs, `{"ref_type":"`+w.refType+`","entity_id":"`+w.id+`","display_name":"x","materialized_path":null}`)
+	}
+	m := k.sdkJSON(t, http.StatusCreated, "POST", "/v1/threads/"+tid+"/messages", nil,
+		`{"role":"ASSISTANT","content":{"text":"see these","references":[`+strings.Join(refs, ",")+`]}}`)
+	for _, got := range []map[string]any{m, k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages/"+m["id"].(string), nil, "")} {
+		rs := got["content"].(map[string]any)["references"].([]any)
+		require.Len(t, rs, len(want))
+		for i, w := range want {
+			r := rs[i].(map[string]any)
+			requireFields(t, "ResolvedReferenceOutput", r, referenceResponse)
+			require.Equal(t, w.refType, r["ref_type"])
+			require.Equal(t, w.id, r["entity_id"], w.refType)
+			require.NotNil(t, r["materialized_path"], w.refType)
+			if w.name != "" {
+				require.Equal(t, w.name, r["display_name"], w.refType)
+			}
+		}
+	}
+	code, b := k.sdk(t, "POST", "/v1/threads/"+tid+"/messages", nil, `{"role":"USER","content":{"text":"x","references":[{"ref_type":"DOCUMENT","entity_id":"`+tid+`","display_name":"x"}]}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, "a thread is not a document")
+	requireError(t, b, "unprocessable_entity")
+}
