@@ -370,10 +370,20 @@ func TestKSMessagesPagesAndFilters(t *testing.T) {
 	}
 	before := isoMillis(its[1]["created_at"].(string))
 	older := k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages", url.Values{"before": {before}, "role": {"USER"}}, "")
-	for _, it := range items(t, older) {
-		require.Less(t, isoMillis(it["created_at"].(string)), before)
-		require.Equal(t, "USER", it["role"])
+	require.Equal(t, []string{ids[2], ids[0]}, []string{items(t, older)[0]["id"].(string), items(t, older)[1]["id"].(string)})
+
+	// Keyset pages newest first, each before the last item's created_at
+	// in milliseconds: every message once, none skipped.
+	seen = nil
+	q := url.Values{"limit": {"3"}}
+	for range 3 {
+		its := items(t, k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages", q, ""))
+		for _, it := range its {
+			seen = append(seen, it["id"].(string))
+		}
+		q.Set("before", isoMillis(its[len(its)-1]["created_at"].(string)))
 	}
+	require.Equal(t, []string{ids[6], ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}, seen)
 
 	one := k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages/"+ids[1], url.Values{"with_details": {"false"}}, "")
 	requireFields(t, "ThreadMessageResponse", one, messageResponse)
@@ -488,6 +498,12 @@ func TestKSUserMessageAndStream(t *testing.T) {
 	}
 	user := k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages/"+sub["user_message_id"].(string), nil, "")
 	require.Equal(t, "USER", user["role"])
+	// The question and its answer, taken in one transaction, are a
+	// millisecond apart, so a page boundary between them skips neither.
+	newest := items(t, k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages", url.Values{"limit": {"1"}}, ""))
+	require.Equal(t, wf, newest[0]["id"])
+	next := items(t, k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+tid+"/messages", url.Values{"limit": {"1"}, "before": {isoMillis(newest[0]["created_at"].(string))}}, ""))
+	require.Equal(t, sub["user_message_id"], next[0]["id"])
 
 	code, b := k.sdk(t, "POST", "/v1/threads/"+tid+"/user_message", nil, `{"input_text":"  "}`)
 	require.Equal(t, http.StatusUnprocessableEntity, code)

@@ -234,15 +234,18 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 
 	// The row lock on the thread serialises writers: sequence is the new
-	// message_count, gap-free, and created_at strictly increases.
+	// message_count, gap-free, and created_at strictly increases by whole
+	// milliseconds, so a keyset cursor with millisecond precision (as
+	// JavaScript's Date and Knowledge Stack's SDK send it) names exactly
+	// one message: no two messages of a thread share a millisecond.
 	var seq int64
 	var at time.Time
 	var threadPP uuid.UUID
 	var threadPath string
 	err = tx.QueryRow(ctx, `
 UPDATE threads t SET message_count = t.message_count + 1,
-    last_message_at = greatest(clock_timestamp(), t.last_message_at + interval '1 microsecond'),
-    updated_at = greatest(clock_timestamp(), t.last_message_at + interval '1 microsecond')
+    last_message_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond')),
+    updated_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond'))
 FROM path_parts p
 WHERE t.tenant_id = $1 AND t.id = $2 AND p.tenant_id = t.tenant_id AND p.id = t.path_part_id
 RETURNING t.message_count, t.last_message_at, t.path_part_id, p.path`, tenantID, threadID).Scan(&seq, &at, &threadPP, &threadPath)
