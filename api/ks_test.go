@@ -612,3 +612,23 @@ func TestKSReferencesRoundTripEntityIDs(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code, "a thread is not a document")
 	requireError(t, b, "unprocessable_entity")
 }
+
+// A parent link set through /ks survives a metadata update through /v1.
+func TestKSParentLinkSurvivesV1MetadataUpdate(t *testing.T) {
+	t.Parallel()
+	k := newKSServer(t)
+	parent := k.sdkJSON(t, http.StatusCreated, "POST", "/v1/threads", nil, `{"title":"parent"}`)["id"].(string)
+	child := k.sdkJSON(t, http.StatusCreated, "POST", "/v1/threads", nil, `{"title":"child"}`)["id"].(string)
+	k.sdkJSON(t, http.StatusOK, "PATCH", "/v1/threads/"+child, nil, `{"parent_thread_id":"`+parent+`"}`)
+	req := httptest.NewRequest("PATCH", "/v1/threads/"+child, strings.NewReader(`{"metadata":{"team":"support"}}`))
+	req.Header.Set("Authorization", "Bearer "+k.key)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	k.h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	got := k.sdkJSON(t, http.StatusOK, "GET", "/v1/threads/"+child, nil, "")
+	require.Equal(t, parent, got["parent_thread_id"])
+	code, b := k.sdk(t, "PATCH", "/v1/threads/"+child, nil, `{"parent_thread_id":"`+child+`"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	requireError(t, b, "unprocessable_entity")
+}

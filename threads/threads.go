@@ -77,7 +77,8 @@ type Thread struct {
 	// its creation time while it has none.
 	LastActivityAt time.Time `json:"last_activity_at"`
 	// ParentThreadID is the thread this one is linked under (a
-	// sub-thread), kept in metadata as parent_thread_id; nil when unlinked.
+	// sub-thread), kept in metadata as parent_thread_id (a metadata
+	// update keeps it); nil when unlinked.
 	ParentThreadID *uuid.UUID `json:"-"`
 }
 
@@ -412,7 +413,7 @@ WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pg.EscapeLike(oldPath)+"/%", n
 UPDATE threads SET metadata = CASE $4::int
     WHEN 1 THEN coalesce($3, metadata) || jsonb_build_object('parent_thread_id', $5::text)
     WHEN 2 THEN coalesce($3, metadata) - 'parent_thread_id'
-    ELSE coalesce($3, metadata) END,
+    ELSE coalesce($3 || jsonb_strip_nulls(jsonb_build_object('parent_thread_id', metadata->'parent_thread_id')), metadata) END,
   updated_at = now() WHERE tenant_id = $1 AND id = $2`,
 			tenantID, threadID, meta, link, parentArg); err != nil {
 			return fmt.Errorf("update thread: %w", err)
