@@ -13,6 +13,9 @@ const (
 	// CodeUnknownField is a JSON key or form field the request type lacks;
 	// the field names its path.
 	CodeUnknownField apperr.Code = "unknown_field"
+	// CodeUnknownParameter is a query parameter the endpoint does not
+	// accept; the field names the first, the detail all of them.
+	CodeUnknownParameter apperr.Code = "unknown_parameter"
 	// CodeInvalidField is a JSON value of the wrong type, or an undecodable
 	// one (bad base64).
 	CodeInvalidField apperr.Code = "invalid_field"

@@ -198,6 +198,10 @@ func multipartErr(err error) error {
 }
 
 func (s *Server) listDocuments(c *gin.Context) {
+	if err := AllowQuery(c, "limit", "offset", "folder"); err != nil {
+		s.fail(c, err)
+		return
+	}
 	limit, err := queryInt(c, "limit", 50, 1, 500)
 	if err != nil {
 		s.fail(c, err)
@@ -219,6 +223,10 @@ func (s *Server) listDocuments(c *gin.Context) {
 func (s *Server) listVersions(c *gin.Context) {
 	id, err := pathUUID(c, "document_id")
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := AllowQuery(c); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -26,7 +26,7 @@ import (
 type Class string
 
 // The classes a problem can carry (Knowledge Stack has no class of its own
-// for 405, 413, 415, 429 and 502: they are bad_request and service_unavailable).
+// for 405, 413, 415 and 502: they are bad_request and service_unavailable).
 const (
 	ClassBadRequest          Class = "bad_request"
 	ClassUnauthorized        Class = "unauthorized"
@@ -35,6 +35,7 @@ const (
 	ClassUnprocessableEntity Class = "unprocessable_entity"
 	ClassInternalError       Class = "internal_error"
 	ClassServiceUnavailable  Class = "service_unavailable"
+	ClassTooManyRequests     Class = "too_many_requests"
 	// ClassForbidden is Cairn's own (403): Knowledge Stack has no class for it.
 	ClassForbidden Class = "forbidden"
 )
@@ -45,21 +46,19 @@ var kindHTTP = map[apperr.Kind]struct {
 	status int
 	class  Class
 }{
-	apperr.Internal:      {http.StatusInternalServerError, ClassInternalError},
-	apperr.Invalid:       {http.StatusBadRequest, ClassBadRequest},
-	apperr.Unauthorized:  {http.StatusUnauthorized, ClassUnauthorized},
-	apperr.NotFound:      {http.StatusNotFound, ClassNotFound},
-	apperr.Conflict:      {http.StatusConflict, ClassConflict},
-	apperr.TooLarge:      {http.StatusRequestEntityTooLarge, ClassBadRequest},
-	apperr.Unsupported:   {http.StatusUnsupportedMediaType, ClassBadRequest},
-	apperr.Unprocessable: {http.StatusUnprocessableEntity, ClassUnprocessableEntity},
-	apperr.Unavailable:   {http.StatusServiceUnavailable, ClassServiceUnavailable},
-	apperr.BadGateway:    {http.StatusBadGateway, ClassServiceUnavailable},
-	apperr.NotAllowed:    {http.StatusMethodNotAllowed, ClassBadRequest},
-	apperr.Forbidden:     {http.StatusForbidden, ClassForbidden},
-	// Knowledge Stack's set has no class for 429 either: like 503 it
-	// says "come back later".
-	apperr.TooManyRequests: {http.StatusTooManyRequests, ClassServiceUnavailable},
+	apperr.Internal:        {http.StatusInternalServerError, ClassInternalError},
+	apperr.Invalid:         {http.StatusBadRequest, ClassBadRequest},
+	apperr.Unauthorized:    {http.StatusUnauthorized, ClassUnauthorized},
+	apperr.NotFound:        {http.StatusNotFound, ClassNotFound},
+	apperr.Conflict:        {http.StatusConflict, ClassConflict},
+	apperr.TooLarge:        {http.StatusRequestEntityTooLarge, ClassBadRequest},
+	apperr.Unsupported:     {http.StatusUnsupportedMediaType, ClassBadRequest},
+	apperr.Unprocessable:   {http.StatusUnprocessableEntity, ClassUnprocessableEntity},
+	apperr.Unavailable:     {http.StatusServiceUnavailable, ClassServiceUnavailable},
+	apperr.BadGateway:      {http.StatusBadGateway, ClassServiceUnavailable},
+	apperr.NotAllowed:      {http.StatusMethodNotAllowed, ClassBadRequest},
+	apperr.Forbidden:       {http.StatusForbidden, ClassForbidden},
+	apperr.TooManyRequests: {http.StatusTooManyRequests, ClassTooManyRequests},
 }
 
 // unavailableRetry is the Retry-After of a 503: about how long a
@@ -128,6 +127,10 @@ func (s *Server) problem(c *gin.Context, kind apperr.Kind, code apperr.Code, det
 	}
 	if k.status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		retryAfter(c, unavailableRetry)
+	}
+	if isKS(c) {
+		writeKSError(c, p)
+		return
 	}
 	body, _ := json.Marshal(p)
 	c.Data(k.status, "application/problem+json", body)

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 		// Thread streams are long-lived: no request timeout.
 		s.registerStreamRoutes(e.Group("/v1", s.authenticate(s.fail)))
 	}
+	s.registerKS(e)
 	if s.deps.Ingest != nil {
 		s.registerDocumentRoutes(v1.Group("", s.limitBody(s.deps.Config.MaxUploadBytes, s.fail)), jsonRoutes)
 	}

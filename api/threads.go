@@ -59,7 +59,14 @@ func (s *Server) createThread(c *gin.Context) {
 	c.JSON(http.StatusCreated, t)
 }
 
+// threadListParams are the query parameters of GET /v1/threads.
+var threadListParams = []string{"limit", "offset", "folder", "sort_by", "sort_dir", "name_like"}
+
 func (s *Server) listThreads(c *gin.Context) {
+	if err := AllowQuery(c, threadListParams...); err != nil {
+		s.fail(c, err)
+		return
+	}
 	limit, err := queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax)
 	if err != nil {
 		s.fail(c, err)
@@ -81,7 +88,7 @@ func (s *Server) listThreads(c *gin.Context) {
 		return
 	}
 	page, err := s.deps.Threads.ListThreads(c.Request.Context(), tenantID(c), threads.ThreadListOptions{
-		Folder: c.Query("folder"), Limit: limit, Offset: offset, SortBy: sortBy, Oldest: oldest})
+		Folder: c.Query("folder"), Limit: limit, Offset: offset, SortBy: sortBy, Oldest: oldest, NameLike: c.Query("name_like")})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -244,13 +251,26 @@ func queryTime(c *gin.Context, name string) (*time.Time, error) {
 	return &t, nil
 }
 
+// messageListParams are the query parameters of GET .../messages.
+var messageListParams = []string{"limit", "offset", "before", "after", "with_details", "sort_dir", "role"}
+
 func (s *Server) listMessages(c *gin.Context) {
 	threadID, err := pathUUID(c, "thread_id")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	if err := AllowQuery(c, messageListParams...); err != nil {
+		s.fail(c, err)
+		return
+	}
 	var o threads.ListOptions
+	if raw := c.Query("role"); raw != "" {
+		if o.Role, err = threads.ParseRole(raw); err != nil {
+			s.fail(c, apperr.Invalidf(CodeInvalidParameter, "role", "role must be USER, ASSISTANT or SYSTEM, got %q", raw))
+			return
+		}
+	}
 	if o.Limit, err = queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax); err != nil {
 		s.fail(c, err)
 		return

@@ -55,6 +55,10 @@ func (s *Server) versionChunks(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := AllowQuery(c, "limit", "offset"); err != nil {
+		s.fail(c, err)
+		return
+	}
 	limit, err := queryInt(c, "limit", 50, 1, 500)
 	if err != nil {
 		s.fail(c, err)

@@ -20,6 +20,9 @@ const (
 	// CodeAttachmentInvalid is an attachment that cannot be stored: bad
 	// base64, name or media type, empty, undecodable, or too many.
 	CodeAttachmentInvalid apperr.Code = "attachment_invalid"
+	// CodeParentNotFound is a parent (folder path part or thread) named by
+	// id that does not exist in the tenant.
+	CodeParentNotFound apperr.Code = "parent_not_found"
 	// CodeReferenceInvalid is a reference to a missing path part or to one
 	// of another kind.
 	CodeReferenceInvalid apperr.Code = "reference_invalid"

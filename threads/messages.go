@@ -137,6 +137,17 @@ type ListOptions struct {
 	WithDetails bool
 	// Oldest orders the page oldest first (sort_dir=asc).
 	Oldest bool
+	// Role keeps the messages of that role ("" for all).
+	Role Role
+}
+
+// roleArg is the SQL argument of a role filter: NULL for all roles.
+func (o ListOptions) roleArg() *string {
+	if o.Role == "" {
+		return nil
+	}
+	r := string(o.Role)
+	return &r
 }
 
 // MessagePage is one page of messages.
@@ -223,15 +234,18 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 
 	// The row lock on the thread serialises writers: sequence is the new
-	// message_count, gap-free, and created_at strictly increases.
+	// message_count, gap-free, and created_at strictly increases by whole
+	// milliseconds, so a keyset cursor with millisecond precision (as
+	// JavaScript's Date and Knowledge Stack's SDK send it) names exactly
+	// one message: no two messages of a thread share a millisecond.
 	var seq int64
 	var at time.Time
 	var threadPP uuid.UUID
 	var threadPath string
 	err = tx.QueryRow(ctx, `
 UPDATE threads t SET message_count = t.message_count + 1,
-    last_message_at = greatest(clock_timestamp(), t.last_message_at + interval '1 microsecond'),
-    updated_at = greatest(clock_timestamp(), t.last_message_at + interval '1 microsecond')
+    last_message_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond')),
+    updated_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond'))
 FROM path_parts p
 WHERE t.tenant_id = $1 AND t.id = $2 AND p.tenant_id = t.tenant_id AND p.id = t.path_part_id
 RETURNING t.message_count, t.last_message_at, t.path_part_id, p.path`, tenantID, threadID).Scan(&seq, &at, &threadPP, &threadPath)
@@ -354,12 +368,13 @@ FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_par
 	listPageNewest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
-    AND ($5::timestamptz IS NULL OR created_at < $5)
+    AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR role = $6)
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
 	listPageOldest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
+    AND ($7::text IS NULL OR role = $7)
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
@@ -389,7 +404,8 @@ var (
 
 // ListMessagesSQL returns the statement ListMessages runs for a page
 // without After (for benchmarks that compare it with the raw SQL). Its
-// arguments are tenant_id, thread_id, limit, offset, before (or nil).
+// arguments are tenant_id, thread_id, limit, offset, before (or nil),
+// role (or nil).
 func ListMessagesSQL(withDetails bool) string { return listNewestSQL[detailsIndex[withDetails]] }
 
 func scanMessage(row pgx.Row) (Message, error) {
@@ -462,11 +478,11 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	var err error
 	switch {
 	case o.Oldest:
-		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After)
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg())
 	case o.After != nil:
-		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After)
+		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg())
 	default:
-		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before)
+		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg())
 	}
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
@@ -489,6 +505,28 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 		}
 	}
 	return page, nil
+}
+
+// CountMessages returns how many messages of the thread match o's Before,
+// After and Role (its page and order are ignored). q may be nil (the
+// store's pool). Errors: thread_not_found (404).
+func (s *Store) CountMessages(ctx context.Context, q DB, tenantID, threadID uuid.UUID, o ListOptions) (int64, error) {
+	if q == nil {
+		q = s.pool
+	}
+	var n int64
+	if err := q.QueryRow(ctx, `
+SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2
+  AND ($3::timestamptz IS NULL OR created_at < $3) AND ($4::timestamptz IS NULL OR created_at > $4)
+  AND ($5::text IS NULL OR role = $5)`, tenantID, threadID, o.Before, o.After, o.roleArg()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count messages: %w", err)
+	}
+	if n == 0 {
+		if _, err := getThread(ctx, q, tenantID, threadID); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // Conversation returns up to n of the thread's latest messages, oldest

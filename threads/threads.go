@@ -76,6 +76,10 @@ type Thread struct {
 	// LastActivityAt is when the thread's latest message was posted, or
 	// its creation time while it has none.
 	LastActivityAt time.Time `json:"last_activity_at"`
+	// ParentThreadID is the thread this one is linked under (a
+	// sub-thread), kept in metadata as parent_thread_id (a metadata
+	// update keeps it); nil when unlinked.
+	ParentThreadID *uuid.UUID `json:"-"`
 }
 
 // NewThread is the input of CreateThread.
@@ -94,6 +98,9 @@ type ThreadPatch struct {
 	Name     *string
 	Folder   *string
 	Metadata json.RawMessage
+	// ParentThread links the thread under another thread of the tenant
+	// (uuid.Nil unlinks it); nil leaves the link as it is.
+	ParentThread *uuid.UUID
 }
 
 // ThreadPage is one page of threads.
@@ -103,12 +110,18 @@ type ThreadPage struct {
 }
 
 const threadColumns = `t.id, t.path_part_id, p.name, p.path, t.metadata, t.message_count, t.created_at, t.updated_at,
-  coalesce(t.last_message_at, t.created_at)`
+  coalesce(t.last_message_at, t.created_at), t.metadata->>'parent_thread_id'`
 
 func scanThread(row pgx.Row) (Thread, error) {
 	var t Thread
-	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt, &t.LastActivityAt)
+	var parent *string
+	err := row.Scan(&t.ID, &t.PathPartID, &t.Name, &t.MaterializedPath, &t.Metadata, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt, &t.LastActivityAt, &parent)
 	t.CreatedAt, t.UpdatedAt, t.LastActivityAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC(), t.LastActivityAt.UTC()
+	if parent != nil {
+		if id, perr := uuid.Parse(*parent); perr == nil {
+			t.ParentThreadID = &id
+		}
+	}
 	return t, err
 }
 
@@ -134,6 +147,45 @@ type ThreadListOptions struct {
 	SortBy ThreadSort
 	// Oldest orders oldest first (sort_dir=asc); newest first otherwise.
 	Oldest bool
+	// NameLike keeps the threads whose name contains it, case-insensitively
+	// ("" for all).
+	NameLike string
+	// CreatedAfter keeps the threads created at or after it (nil: no bound).
+	CreatedAfter *time.Time
+	// CreatedBefore keeps the threads created strictly before it.
+	CreatedBefore *time.Time
+	// UpdatedAfter keeps the threads updated at or after it.
+	UpdatedAfter *time.Time
+	// UpdatedBefore keeps the threads updated strictly before it.
+	UpdatedBefore *time.Time
+}
+
+// threadFilter is the FROM and WHERE of ListThreads and CountThreads: $1
+// tenant, $2 path prefix pattern (”), $3 name pattern (”), $4..$7 the
+// created and updated bounds (NULL).
+const threadFilter = `
+FROM threads t
+JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
+WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2) AND ($3 = '' OR p.name ILIKE $3)
+  AND ($4::timestamptz IS NULL OR t.created_at >= $4) AND ($5::timestamptz IS NULL OR t.created_at < $5)
+  AND ($6::timestamptz IS NULL OR t.updated_at >= $6) AND ($7::timestamptz IS NULL OR t.updated_at < $7)`
+
+// filterArgs validates o's folder and returns the arguments $1..$7 of
+// threadFilter.
+func (o ThreadListOptions) filterArgs(tenantID uuid.UUID) ([]any, error) {
+	segs, err := ParseFolder(o.Folder, "folder")
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if len(segs) > 0 {
+		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
+	}
+	name := ""
+	if o.NameLike != "" {
+		name = "%" + pg.EscapeLike(o.NameLike) + "%"
+	}
+	return []any{tenantID, prefix, name, o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore}, nil
 }
 
 // threadOrders are the ORDER BY clauses of ListThreads, by sort and
@@ -234,7 +286,7 @@ WHERE t.tenant_id = $1 AND t.id = $2`, tenantID, threadID))
 // (an unknown folder gives an empty page). Errors: invalid_path (400),
 // validation_failed (422, an unknown sort).
 func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, o ThreadListOptions) (ThreadPage, error) {
-	segs, err := ParseFolder(o.Folder, "folder")
+	args, err := o.filterArgs(tenantID)
 	if err != nil {
 		return ThreadPage{}, err
 	}
@@ -249,17 +301,11 @@ func (s *Store) ListThreads(ctx context.Context, tenantID uuid.UUID, o ThreadLis
 	if o.Oldest {
 		dir = 1
 	}
-	prefix := ""
-	if len(segs) > 0 {
-		prefix = pg.EscapeLike(joinPath(segs)) + "/%"
-	}
 	limit := o.Limit
 	rows, err := s.pool.Query(ctx, `
-SELECT `+threadColumns+` FROM threads t
-JOIN path_parts p ON p.tenant_id = t.tenant_id AND p.id = t.path_part_id
-WHERE t.tenant_id = $1 AND ($2 = '' OR p.path LIKE $2)
+SELECT `+threadColumns+threadFilter+`
 ORDER BY `+order[dir]+`
-LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, o.Offset)
+LIMIT $8 OFFSET $9`, append(args, limit+1, o.Offset)...)
 	if err != nil {
 		return ThreadPage{}, fmt.Errorf("list threads: %w", err)
 	}
@@ -271,6 +317,20 @@ LIMIT $3 OFFSET $4`, tenantID, prefix, limit+1, o.Offset)
 		page.Data, page.HasMore = page.Data[:limit], true
 	}
 	return page, nil
+}
+
+// CountThreads returns how many threads match o's folder and filters (its
+// order and page are ignored). Errors: invalid_path (400).
+func (s *Store) CountThreads(ctx context.Context, tenantID uuid.UUID, o ThreadListOptions) (int64, error) {
+	args, err := o.filterArgs(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+threadFilter, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count threads: %w", err)
+	}
+	return n, nil
 }
 
 // UpdateThread renames, re-files or re-tags a thread in one transaction;
@@ -345,15 +405,46 @@ WHERE tenant_id = $1 AND path LIKE $2`, tenantID, pg.EscapeLike(oldPath)+"/%", n
 				return fmt.Errorf("move thread contents: %w", err)
 			}
 		}
+		link, parentArg, err := parentLink(ctx, tx, tenantID, threadID, p.ParentThread)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
-UPDATE threads SET metadata = coalesce($3, metadata), updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-			tenantID, threadID, meta); err != nil {
+UPDATE threads SET metadata = CASE $4::int
+    WHEN 1 THEN coalesce($3, metadata) || jsonb_build_object('parent_thread_id', $5::text)
+    WHEN 2 THEN coalesce($3, metadata) - 'parent_thread_id'
+    ELSE coalesce($3 || jsonb_strip_nulls(jsonb_build_object('parent_thread_id', metadata->'parent_thread_id')), metadata) END,
+  updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenantID, threadID, meta, link, parentArg); err != nil {
 			return fmt.Errorf("update thread: %w", err)
 		}
 		out, err = getThread(ctx, tx, tenantID, threadID)
 		return err
 	})
 	return out, err
+}
+
+// parentLink checks a ThreadPatch.ParentThread and returns how the update
+// treats the link (0 unchanged, 1 set, 2 cleared) and the parent id.
+// Errors: parent_not_found (404), validation_failed (422, itself).
+func parentLink(ctx context.Context, q DB, tenantID, threadID uuid.UUID, parent *uuid.UUID) (int, *string, error) {
+	switch {
+	case parent == nil:
+		return 0, nil, nil
+	case *parent == uuid.Nil:
+		return 2, nil, nil
+	case *parent == threadID:
+		return 0, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "parent_thread_id", "a thread cannot be its own parent")
+	}
+	var found bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM threads WHERE tenant_id = $1 AND id = $2)`, tenantID, *parent).Scan(&found); err != nil {
+		return 0, nil, fmt.Errorf("read parent thread: %w", err)
+	}
+	if !found {
+		return 0, nil, apperr.NotFoundf(CodeParentNotFound, "parent thread %s not found", *parent).WithField("parent_thread_id")
+	}
+	id := parent.String()
+	return 1, &id, nil
 }
 
 // DeleteThread deletes a thread with its messages and attachments in one
