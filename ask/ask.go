@@ -102,7 +102,9 @@ func New(pool *pgxpool.Pool, th *threads.Store, p *answer.Pipeline, cfg Config) 
 		return nil, fmt.Errorf("ask: Workers must not be negative, got %d", cfg.Workers)
 	}
 	s := &Service{pool: pool, threads: th, pipeline: p, cfg: cfg, hub: events.NewHub(pool, cfg.Logger)}
-	rc := &river.Config{Logger: cfg.Logger}
+	// Poll-only: no LISTEN connection per client; background answers are
+	// fetched within FetchPollInterval.
+	rc := &river.Config{Logger: cfg.Logger, PollOnly: true}
 	if cfg.Workers > 0 {
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
@@ -148,8 +150,11 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) error {
 	var err error
 	if s.cfg.Workers > 0 && s.cancel != nil {
-		if err = s.river.Stop(ctx); err != nil {
-			err = errors.Join(err, s.river.StopAndCancel(context.WithoutCancel(ctx)))
+		if serr := s.river.Stop(ctx); serr != nil {
+			// Out of time to let them finish: cancel them (not an error).
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			err = s.river.StopAndCancel(cctx)
+			cancel()
 		}
 	}
 	waited := make(chan struct{})
@@ -496,13 +501,17 @@ func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user
 		in.Text = answer.NotFoundText
 	}
 	in.Details = s.details(user, res.Steps)
-	_, _, err = s.threads.CompleteAnswer(ctx, nil, tenant, threadID, answerID, in, extra...)
+	// Storing gets its own time: an answer that used all of its own (a
+	// model that timed out) is still stored, not left pending.
+	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	_, _, err = s.threads.CompleteAnswer(storeCtx, nil, tenant, threadID, answerID, in, extra...)
 	if apperr.Is(err, citation.CodeInvalid) {
 		// A cited chunk was deleted while answering: keep the answer, drop
 		// its citations, and say so in the steps.
 		in.Citations = nil
 		in.Details = s.details(user, append(res.Steps, answer.NewStep("citations_dropped", map[string]any{"reason": err.Error()})))
-		_, _, err = s.threads.CompleteAnswer(ctx, nil, tenant, threadID, answerID, in, extra...)
+		_, _, err = s.threads.CompleteAnswer(storeCtx, nil, tenant, threadID, answerID, in, extra...)
 	}
 	if err != nil {
 		return fmt.Errorf("store answer: %w", err)
@@ -600,6 +609,9 @@ func (l *logSink) Step(st answer.Step) {
 // calls, for storing the outcome (a failed answer when the model did not
 // answer in time).
 const storeReserve = time.Second
+
+// storeTimeout bounds storing an answer once it is generated.
+const storeTimeout = 10 * time.Second
 
 // modelContext is the context of the model calls of an answer generated
 // under ctx: it ends storeReserve before ctx does (or at ctx's end when

@@ -176,7 +176,7 @@ func setup() {
 			return
 		}
 		dbURL = withDatabase(admin, name)
-		pool, initErr = db.Open(ctx, dbURL, 40)
+		pool, initErr = db.Open(ctx, dbURL, 80)
 	})
 }
 
