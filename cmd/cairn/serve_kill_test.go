@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairn-rag/cairn/events"
 	"github.com/cairn-rag/cairn/internal/fixture"
 	"github.com/cairn-rag/cairn/internal/testdb"
 	"github.com/cairn-rag/cairn/threads"
@@ -165,4 +167,72 @@ func TestServeKilledWhileAnswerPendingCompletesOnce(t *testing.T) {
 	require.Equal(t, 1, answers, "one answer")
 	require.Equal(t, 1, completedEvents, "stored once")
 	require.Equal(t, 1, doneEvents)
+}
+
+// TestThreadStreamAcrossServeProcesses runs two `cairn serve` processes on
+// one database; a WebSocket client on each sees the same events of a
+// thread in the same order while the answer is written by the first.
+func TestThreadStreamAcrossServeProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it twice")
+	}
+	pool := testdb.Pool(t)
+	url := testdb.URL(t)
+	tenant, key := testdb.Tenant(t, pool)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := fixture.Document(ctx, pool, tenant, "/kb", "paris.txt", []string{"Paris is the capital of France."})
+	require.NoError(t, err)
+	th, err := threads.NewStore(pool).CreateThread(ctx, tenant, threads.NewThread{})
+	require.NoError(t, err)
+	model := &hangingModel{stop: make(chan struct{})}
+	fake := httptest.NewServer(model)
+	t.Cleanup(fake.Close)
+	t.Cleanup(func() { close(model.stop) })
+	bin := cairnBinary(t)
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		startServe(t, bin, url, addr, fake.URL)
+		addrs = append(addrs, addr)
+	}
+	read := func(c *websocket.Conn) []events.Event {
+		var out []events.Event
+		for {
+			_, b, err := c.Read(ctx)
+			require.NoError(t, err)
+			var ev events.Event
+			require.NoError(t, json.Unmarshal(b, &ev))
+			out = append(out, ev)
+			if ev.Type == events.Done {
+				return out
+			}
+		}
+	}
+	var conns []*websocket.Conn
+	for _, a := range addrs {
+		c, _, err := websocket.Dial(ctx, "ws://"+a+"/v1/threads/"+th.ID.String()+"/stream?after=0",
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + key}}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.CloseNow() })
+		conns = append(conns, c)
+	}
+	body, _ := json.Marshal(map[string]any{"content": map[string]any{"text": "What is the capital of France?"}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addrs[0]+"/v1/threads/"+th.ID.String()+"/user_message", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	one, two := read(conns[0]), read(conns[1])
+	require.Equal(t, one, two, "both processes stream the same events in the same order")
+	require.GreaterOrEqual(t, len(one), 5)
+	for i, ev := range one {
+		require.Equal(t, int64(i+1), ev.Seq)
+	}
 }
