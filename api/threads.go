@@ -149,6 +149,16 @@ type createMessageRequest struct {
 	Details     json.RawMessage        `json:"details"`
 	Metadata    json.RawMessage        `json:"metadata"`
 	Attachments []attachmentRequest    `json:"attachments"`
+	// The seed message fields (seeds 000, 001, 002, 004).
+	Name              *string            `json:"name"`
+	ToolCalls         []threads.ToolCall `json:"tool_calls"`
+	ToolCallID        *string            `json:"tool_call_id"`
+	Depth             int                `json:"depth"`
+	Thinking          *string            `json:"thinking"`
+	ThinkingSignature *string            `json:"thinking_signature"`
+	SenderID          *string            `json:"sender_id"`
+	ParentMessageID   *string            `json:"parent_message_id"`
+	Tags              []string           `json:"tags"`
 }
 
 // toNewMessage checks presence and formats the domain cannot see.
@@ -174,6 +184,15 @@ func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
 	in.References = r.Content.References
 	in.Details = r.Details
 	in.Metadata = r.Metadata
+	in.Fields = threads.SeedFields{Name: r.Name, ToolCalls: r.ToolCalls, ToolCallID: r.ToolCallID, Depth: r.Depth,
+		Thinking: r.Thinking, ThinkingSignature: r.ThinkingSignature, SenderID: r.SenderID, Tags: r.Tags}
+	if r.ParentMessageID != nil {
+		id, err := uuid.Parse(*r.ParentMessageID)
+		if err != nil || len(*r.ParentMessageID) != 36 {
+			return in, apperr.Invalidf(CodeInvalidID, "parent_message_id", "parent_message_id must be a UUID, got %q", *r.ParentMessageID)
+		}
+		in.Fields.ParentMessageID = &id
+	}
 	for i, a := range r.Attachments {
 		data, err := threads.DecodeBase64(a.Data, fmt.Sprintf("attachments[%d].data", i))
 		if err != nil {
@@ -252,7 +271,7 @@ func queryTime(c *gin.Context, name string) (*time.Time, error) {
 }
 
 // messageListParams are the query parameters of GET .../messages.
-var messageListParams = []string{"limit", "offset", "before", "after", "with_details", "sort_dir", "role"}
+var messageListParams = []string{"limit", "offset", "before", "after", "with_details", "sort_dir", "role", "tag"}
 
 func (s *Server) listMessages(c *gin.Context) {
 	threadID, err := pathUUID(c, "thread_id")
@@ -267,9 +286,17 @@ func (s *Server) listMessages(c *gin.Context) {
 	var o threads.ListOptions
 	if raw := c.Query("role"); raw != "" {
 		if o.Role, err = threads.ParseRole(raw); err != nil {
-			s.fail(c, apperr.Invalidf(CodeInvalidParameter, "role", "role must be USER, ASSISTANT or SYSTEM, got %q", raw))
+			s.fail(c, apperr.Invalidf(CodeInvalidParameter, "role", "role must be USER, ASSISTANT, SYSTEM or TOOL, got %q", raw))
 			return
 		}
+	}
+	if raw, ok := c.GetQuery("tag"); ok {
+		tags, err := threads.ValidateTags([]string{raw}, "tag")
+		if err != nil {
+			s.fail(c, apperr.Invalidf(CodeInvalidParameter, "tag", "tag must be 1 to %d characters without surrounding spaces or control characters", threads.MaxTagChars))
+			return
+		}
+		o.Tag = tags[0]
 	}
 	if o.Limit, err = queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax); err != nil {
 		s.fail(c, err)

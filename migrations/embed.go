@@ -6,7 +6,8 @@
 // tree), 00002 documents/versions/chunks (ingest), 00003 threads and
 // messages, 00004 retrieval, 00005 background answers and the thread
 // event log (ask, events), 00006 keeps version bytes (ingest), 00007
-// thread activity index (threads), 00008 fair ingest scheduling (ingest).
+// thread activity index (threads), 00008 fair ingest scheduling (ingest),
+// 00009 the seed message fields (threads).
 // Every table carries tenant_id and every index
 // that serves a request leads with it, so the tables can be distributed by
 // tenant_id (Citus).

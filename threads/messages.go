@@ -25,6 +25,7 @@ const (
 	RoleUser      Role = "USER"
 	RoleAssistant Role = "ASSISTANT"
 	RoleSystem    Role = "SYSTEM"
+	RoleTool      Role = "TOOL"
 )
 
 // Status is a message's state: an answer is pending until it is stored,
@@ -42,10 +43,10 @@ const (
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToUpper(s))
 	switch r {
-	case RoleUser, RoleAssistant, RoleSystem:
+	case RoleUser, RoleAssistant, RoleSystem, RoleTool:
 		return r, nil
 	}
-	return "", apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role must be USER, ASSISTANT or SYSTEM, got %q", s)
+	return "", apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role must be USER, ASSISTANT, SYSTEM or TOOL, got %q", s)
 }
 
 // Limits of a message.
@@ -92,6 +93,7 @@ type Message struct {
 	UpdatedAt        time.Time       `json:"updated_at"`
 	Attachments      []Attachment    `json:"attachments"`
 	Metadata         json.RawMessage `json:"metadata"`
+	SeedFields
 }
 
 // NewMessage is the input of CreateMessage.
@@ -114,6 +116,8 @@ type NewMessage struct {
 	Metadata json.RawMessage
 	// Attachments are files stored under the thread.
 	Attachments []NewAttachment
+	// Fields are the seed message fields (Checksum is ignored: computed).
+	Fields SeedFields
 	// Pending creates the answer to AnswerTo, pending and without text
 	// (CompleteAnswer stores it). Internal: not a client field.
 	Pending bool
@@ -139,6 +143,16 @@ type ListOptions struct {
 	Oldest bool
 	// Role keeps the messages of that role ("" for all).
 	Role Role
+	// Tag keeps the messages with that tag ("" for all).
+	Tag string
+}
+
+// tagArg is the SQL argument of a tag filter: NULL for all messages.
+func (o ListOptions) tagArg() *string {
+	if o.Tag == "" {
+		return nil
+	}
+	return &o.Tag
 }
 
 // roleArg is the SQL argument of a role filter: NULL for all roles.
@@ -168,6 +182,9 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 		return in, nil, err
 	}
 	in.Role = role
+	if in.Fields, err = validateFields(in.Fields, role); err != nil {
+		return in, nil, err
+	}
 	if !utf8.ValidString(in.Text) {
 		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text must be valid UTF-8")
 	}
@@ -215,6 +232,9 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 		if m, found, err := s.existing(ctx, q, tenantID, threadID, *in.ID); found || err != nil {
 			return m, false, err
 		}
+	}
+	if err := checkParent(ctx, q, tenantID, threadID, in.Fields.ParentMessageID); err != nil {
+		return Message{}, false, err
 	}
 	if err := citation.Validate(ctx, q, tenantID, in.Citations, "content.citations"); err != nil {
 		return Message{}, false, err
@@ -270,6 +290,7 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 	}
 	refsJSON, _ := json.Marshal(refs)
 	citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
+	fieldsJSON, _ := json.Marshal(in.Fields.stored())
 	status := StatusCompleted
 	if in.Pending {
 		status = StatusPending
@@ -279,9 +300,10 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 		details = in.Details
 	}
 	if _, err := tx.Exec(ctx, `
-INSERT INTO messages (tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, details, metadata, created_at, updated_at, status, answer_to)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)`,
-		tenantID, id, threadID, ppID, seq, string(in.Role), in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata, at, string(status), in.AnswerTo); err != nil {
+INSERT INTO messages (tenant_id, id, thread_id, path_part_id, sequence, role, text, is_error, citations, refs, details, metadata, created_at, updated_at, status, answer_to, tags, parent_message_id, fields)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)`,
+		tenantID, id, threadID, ppID, seq, string(in.Role), in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata, at, string(status), in.AnswerTo,
+		tagsArg(in.Fields.Tags), in.Fields.ParentMessageID, fieldsJSON); err != nil {
 		if isUnique(err) {
 			// The id was taken by another thread's message meanwhile.
 			_ = tx.Rollback(ctx)
@@ -354,7 +376,7 @@ var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.
     ) ORDER BY a.ordinal), '[]'::jsonb)
    FROM message_attachments a JOIN path_parts ap ON ap.tenant_id = a.tenant_id AND ap.id = a.path_part_id
    WHERE a.tenant_id = m.tenant_id AND a.message_id = m.id),
-  m.metadata, p.parent_id, p.path, m.tenant_id, m.created_at, m.updated_at`
+  m.metadata, p.parent_id, p.path, m.tenant_id, m.created_at, m.updated_at, m.tags, m.parent_message_id, m.fields`
 
 const (
 	withDetailsColumn    = `, m.details`
@@ -363,18 +385,19 @@ const (
 FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_part_id`
 	// The page CTEs never read details unless they are selected.
 	getPage = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2 AND id = $3)`
 	listPageNewest = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR role = $6)
+    AND ($7::text IS NULL OR tags @> ARRAY[$7::text])
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
 	listPageOldest = `WITH page AS (
-  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at%s
+  SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
-    AND ($7::text IS NULL OR role = $7)
+    AND ($7::text IS NULL OR role = $7) AND ($8::text IS NULL OR tags @> ARRAY[$8::text])
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
@@ -411,10 +434,16 @@ func ListMessagesSQL(withDetails bool) string { return listNewestSQL[detailsInde
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
 	var role, status string
-	var cits, refs, atts []byte
+	var cits, refs, atts, fields []byte
+	var tags []string
+	var parent *uuid.UUID
 	err := row.Scan(&m.ID, &m.ThreadID, &m.PathPartID, &m.Sequence, &role, &status, &m.Content.Text, &m.Content.IsError,
-		&cits, &refs, &atts, &m.Metadata, &m.ParentPathID, &m.MaterializedPath, &m.TenantID, &m.CreatedAt, &m.UpdatedAt, &m.Details)
+		&cits, &refs, &atts, &m.Metadata, &m.ParentPathID, &m.MaterializedPath, &m.TenantID, &m.CreatedAt, &m.UpdatedAt,
+		&tags, &parent, &fields, &m.Details)
 	if err != nil {
+		return m, err
+	}
+	if err := m.readFields(fields, tags, parent); err != nil {
 		return m, err
 	}
 	m.Role, m.Status = Role(role), Status(status)
@@ -478,11 +507,11 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	var err error
 	switch {
 	case o.Oldest:
-		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg())
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg(), o.tagArg())
 	case o.After != nil:
-		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg())
+		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg(), o.tagArg())
 	default:
-		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg())
+		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg(), o.tagArg())
 	}
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
@@ -518,7 +547,8 @@ func (s *Store) CountMessages(ctx context.Context, q DB, tenantID, threadID uuid
 	if err := q.QueryRow(ctx, `
 SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2
   AND ($3::timestamptz IS NULL OR created_at < $3) AND ($4::timestamptz IS NULL OR created_at > $4)
-  AND ($5::text IS NULL OR role = $5)`, tenantID, threadID, o.Before, o.After, o.roleArg()).Scan(&n); err != nil {
+  AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR tags @> ARRAY[$6::text])`,
+		tenantID, threadID, o.Before, o.After, o.roleArg(), o.tagArg()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count messages: %w", err)
 	}
 	if n == 0 {
