@@ -229,13 +229,13 @@ func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) 
 func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.NewVersion) ([]store.Staged, error) {
 	out := make([]store.Staged, len(vs))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		res, err := s.store.StageBatch(ctx, tx, tenant, vs)
+		if err != nil {
+			return err
+		}
+		out = res
 		var staged []uuid.UUID
-		for i, v := range vs {
-			r, err := s.store.Stage(ctx, tx, tenant, v)
-			if err != nil {
-				return err
-			}
-			out[i] = r
+		for _, r := range res {
 			if !r.Unchanged {
 				staged = append(staged, r.JobID)
 			}

@@ -59,6 +59,10 @@ const (
 	FusionDefault = FusionScore
 	// EfSearchDefault is Config.EfSearch's default.
 	EfSearchDefault = 100
+	// VectorCandidatesDefault is Config.VectorCandidates's default.
+	VectorCandidatesDefault = 100
+	// MaxScanTuplesDefault is Config.MaxScanTuples's default.
+	MaxScanTuplesDefault = 50_000
 	// TextCandidatesDefault is Config.TextCandidates's default.
 	TextCandidatesDefault = 300
 	// TopKDefault is the hits of a Query whose TopK is 0.
@@ -91,6 +95,13 @@ type Config struct {
 	Fusion string
 	// EfSearch is hnsw.ef_search for the vector leg.
 	EfSearch int
+	// VectorCandidates is how many rows the vector leg takes from the
+	// index scan before keeping the best k by exact distance (at least k).
+	VectorCandidates int
+	// MaxScanTuples is hnsw.max_scan_tuples: how many index tuples an
+	// iterative scan visits at most to find the candidates that pass the
+	// tenant, path and version filters.
+	MaxScanTuples int
 	// TextCandidates caps the chunks the text leg scores: rare query terms
 	// are taken until their summed document frequency reaches it, and the
 	// candidate scan stops there.
@@ -126,6 +137,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EfSearch <= 0 {
 		c.EfSearch = EfSearchDefault
+	}
+	if c.VectorCandidates <= 0 {
+		c.VectorCandidates = VectorCandidatesDefault
+	}
+	if c.MaxScanTuples <= 0 {
+		c.MaxScanTuples = MaxScanTuplesDefault
 	}
 	if c.TextCandidates <= 0 {
 		c.TextCandidates = TextCandidatesDefault
@@ -400,8 +417,13 @@ func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
 
 // VectorSQL is the vector leg's query for one model: the model id and the
 // dimension are part of the text so that the planner can match the
-// model's partial expression index. Parameters: $1 tenant, $2 query
-// vector, $3 path prefix (” for none), $4 LIKE pattern of the prefix, $5 k.
+// model's partial expression index. The index scan is asked for
+// greatest(k, candidates) rows and the best k of them by exact distance
+// are kept: a filtered iterative scan (a tenant owning 1% of the rows)
+// returns the first rows that pass the filter in approximate order, and
+// the true nearest are among a few times k of them. Parameters: $1
+// tenant, $2 query vector, $3 path prefix (” for none), $4 LIKE pattern
+// of the prefix, $5 k, $6 candidates.
 func VectorSQL(model string, dim int) string {
 	lit := "'" + strings.ReplaceAll(model, "'", "''") + "'"
 	// OFFSET 0 keeps the visibility check a per-row filter of the index
@@ -415,8 +437,8 @@ func VectorSQL(model string, dim int) string {
                   AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
                 OFFSET 0)
   ORDER BY c.embedding::vector(%[2]d) <=> $2::vector(%[2]d)
-  LIMIT $5
-) x ORDER BY dist`, lit, dim)
+  LIMIT greatest($5::int, $6::int)
+) x ORDER BY dist LIMIT $5::int`, lit, dim)
 }
 
 // likePrefix is the LIKE pattern matching paths strictly under prefix.
@@ -431,10 +453,11 @@ func likePrefix(prefix string) string {
 func (s *Searcher) VectorLeg(ctx context.Context, tenantID uuid.UUID, v []float32, prefix string, k int) ([]Scored, error) {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
-	b.Queue(`SET LOCAL hnsw.iterative_scan = relaxed_order`)
-	b.Queue(fmt.Sprintf(`SET LOCAL hnsw.ef_search = %d`, s.cfg.EfSearch))
+	for _, set := range s.VectorSettings() {
+		b.Queue(set)
+	}
 	var out []Scored
-	b.Queue(s.vectorSQL, tenantID, pgvector.NewVector(v), prefix, likePrefix(prefix), k).Query(func(rows pgx.Rows) error {
+	b.Queue(s.vectorSQL, tenantID, pgvector.NewVector(v), prefix, likePrefix(prefix), k, s.cfg.VectorCandidates).Query(func(rows pgx.Rows) error {
 		var err error
 		out, err = collectScored(rows)
 		return err
@@ -444,6 +467,18 @@ func (s *Searcher) VectorLeg(ctx context.Context, tenantID uuid.UUID, v []float3
 		return nil, fmt.Errorf("vector leg: %w", err)
 	}
 	return out, nil
+}
+
+// VectorSettings are the SET LOCAL statements the vector leg runs before
+// VectorSQL in its read-only transaction: the iterative scan (relaxed
+// order: VectorSQL sorts what it keeps), ef_search and the scan's tuple
+// bound.
+func (s *Searcher) VectorSettings() []string {
+	return []string{
+		`SET LOCAL hnsw.iterative_scan = relaxed_order`,
+		fmt.Sprintf(`SET LOCAL hnsw.ef_search = %d`, s.cfg.EfSearch),
+		fmt.Sprintf(`SET LOCAL hnsw.max_scan_tuples = %d`, s.cfg.MaxScanTuples),
+	}
 }
 
 func collectScored(rows pgx.Rows) ([]Scored, error) {

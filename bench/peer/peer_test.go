@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tmc/langchaingo/schema"
 	"github.com/tmc/langchaingo/textsplitter"
 	"github.com/tmc/langchaingo/vectorstores/pgvector"
@@ -164,45 +165,7 @@ func BenchmarkPeer(b *testing.B) {
 		docs, parasPerDoc, float64(size)/1e6, chunkSize, overlap, embed.HashModelID, embed.HashDim)
 
 	for range b.N {
-		// langchaingo.
-		store, err := pgvector.New(ctx, pgvector.WithConn(pool), pgvector.WithEmbedder(hashEmbedder{}),
-			pgvector.WithVectorDimensions(embed.HashDim), pgvector.WithHNSWIndex(16, 64, "vector_cosine_ops"),
-			pgvector.WithPreDeleteCollection(true), pgvector.WithCollectionName("peer_bench"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		split := textsplitter.NewRecursiveCharacter(textsplitter.WithChunkSize(chunkSize), textsplitter.WithChunkOverlap(overlap))
-		t0 := time.Now()
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(concurrency)
-		chunks := make([]int, (len(files)+batchFiles-1)/batchFiles)
-		for bi := range chunks {
-			g.Go(func() error {
-				var batch []schema.Document
-				for _, f := range files[bi*batchFiles : min(len(files), (bi+1)*batchFiles)] {
-					data, err := os.ReadFile(f.Path)
-					if err != nil {
-						return err
-					}
-					ds, err := textsplitter.CreateDocuments(split, []string{string(data)}, []map[string]any{{"source": f.Folder + "/" + f.Name}})
-					if err != nil {
-						return err
-					}
-					batch = append(batch, ds...)
-				}
-				chunks[bi] = len(batch)
-				_, err := store.AddDocuments(gctx, batch)
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			b.Fatal(err)
-		}
-		peer := rate{elapsed: time.Since(t0), docs: len(files)}
-		for _, n := range chunks {
-			peer.chunks += n
-		}
-
+		store, peer := ingestPeer(b, pool, files)
 		// Cairn.
 		tenant, key := testdb.Tenant(b, pool)
 		svc := ingesttest.Service(b, pool, ingest.Options{}, concurrency)
@@ -247,4 +210,50 @@ func BenchmarkPeer(b *testing.B) {
 			})
 		}
 	}
+}
+
+// ingestPeer loads files with langchaingo's pgvector store: the
+// recursive character splitter, AddDocuments per batch of batchFiles
+// files from concurrency goroutines, an HNSW index (m 16,
+// ef_construction 64) maintained as rows arrive.
+func ingestPeer(b *testing.B, pool *pgxpool.Pool, files []bulk.File) (pgvector.Store, rate) {
+	ctx := context.Background()
+	store, err := pgvector.New(ctx, pgvector.WithConn(pool), pgvector.WithEmbedder(hashEmbedder{}),
+		pgvector.WithVectorDimensions(embed.HashDim), pgvector.WithHNSWIndex(16, 64, "vector_cosine_ops"),
+		pgvector.WithPreDeleteCollection(true), pgvector.WithCollectionName("peer_bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	split := textsplitter.NewRecursiveCharacter(textsplitter.WithChunkSize(chunkSize), textsplitter.WithChunkOverlap(overlap))
+	t0 := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	chunks := make([]int, (len(files)+batchFiles-1)/batchFiles)
+	for bi := range chunks {
+		g.Go(func() error {
+			var batch []schema.Document
+			for _, f := range files[bi*batchFiles : min(len(files), (bi+1)*batchFiles)] {
+				data, err := os.ReadFile(f.Path)
+				if err != nil {
+					return err
+				}
+				ds, err := textsplitter.CreateDocuments(split, []string{string(data)}, []map[string]any{{"source": f.Folder + "/" + f.Name}})
+				if err != nil {
+					return err
+				}
+				batch = append(batch, ds...)
+			}
+			chunks[bi] = len(batch)
+			_, err := store.AddDocuments(gctx, batch)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	peer := rate{elapsed: time.Since(t0), docs: len(files)}
+	for _, n := range chunks {
+		peer.chunks += n
+	}
+	return store, peer
 }
