@@ -13,6 +13,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,8 @@ const (
 	VectorCandidatesDefault = 100
 	// MaxScanTuplesDefault is Config.MaxScanTuples's default.
 	MaxScanTuplesDefault = 50_000
+	// StatsTTLDefault is Config.StatsTTL's default.
+	StatsTTLDefault = 30 * time.Second
 	// TextCandidatesDefault is Config.TextCandidates's default.
 	TextCandidatesDefault = 300
 	// TopKDefault is the hits of a Query whose TopK is 0.
@@ -118,6 +121,10 @@ type Config struct {
 	// rerank, discounted by this factor (0 selects the default, negative
 	// disables).
 	WindowWeight float64
+	// StatsTTL is how long the text leg reuses a tenant's term statistics
+	// (chunk count, length total, document frequencies) before reading
+	// them again; negative reads them on every query.
+	StatsTTL time.Duration
 	// K1 and B are the BM25 parameters of the text leg.
 	K1, B float64
 }
@@ -152,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WindowWeight == 0 {
 		c.WindowWeight = WindowWeightDefault
+	}
+	if c.StatsTTL == 0 {
+		c.StatsTTL = StatsTTLDefault
 	}
 	if c.K1 <= 0 {
 		c.K1 = BM25K1Default
@@ -200,6 +210,7 @@ type Searcher struct {
 	embedder  embed.Embedder
 	cfg       Config
 	vectorSQL string
+	stats     *statsCache
 }
 
 // New returns a Searcher over pool that embeds queries with embedder.
@@ -207,8 +218,9 @@ func New(pool *pgxpool.Pool, embedder embed.Embedder, cfg Config) (*Searcher, er
 	if embedder.Dim() <= 0 || embedder.Dim() > 16000 {
 		return nil, fmt.Errorf("retrieval: embedding dimension %d out of range", embedder.Dim())
 	}
-	return &Searcher{pool: pool, embedder: embedder, cfg: cfg.withDefaults(),
-		vectorSQL: VectorSQL(embedder.Model(), embedder.Dim())}, nil
+	cfg = cfg.withDefaults()
+	return &Searcher{pool: pool, embedder: embedder, cfg: cfg,
+		vectorSQL: VectorSQL(embedder.Model(), embedder.Dim()), stats: newStatsCache(cfg.StatsTTL)}, nil
 }
 
 // Config returns the effective configuration.
@@ -540,9 +552,8 @@ func (s *Searcher) textLeg(ctx context.Context, tenantID uuid.UUID, query, prefi
 	if len(terms) == 0 {
 		return nil, TextPlan{}, nil
 	}
-	var n, tokens int64
-	var dfs []*int64
-	if err := s.pool.QueryRow(ctx, termStatsSQL, tenantID, terms).Scan(&n, &tokens, &dfs); err != nil {
+	n, tokens, dfs, err := s.stats.lookup(ctx, s.pool, tenantID, terms)
+	if err != nil {
 		return nil, TextPlan{}, fmt.Errorf("text leg: term statistics: %w", err)
 	}
 	plan := PlanText(terms, dfs, n, s.cfg.TextCandidates)
