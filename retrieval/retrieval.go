@@ -60,12 +60,10 @@ const (
 	FusionDefault = FusionScore
 	// EfSearchDefault is Config.EfSearch's default.
 	EfSearchDefault = 100
-	// VectorCandidatesDefault is Config.VectorCandidates's default.
-	VectorCandidatesDefault = 100
-	// MaxScanTuplesDefault is Config.MaxScanTuples's default.
-	MaxScanTuplesDefault = 50_000
 	// StatsTTLDefault is Config.StatsTTL's default.
 	StatsTTLDefault = 30 * time.Second
+	// ExactBelowDefault is Config.ExactBelow's default.
+	ExactBelowDefault = 20_000
 	// TextCandidatesDefault is Config.TextCandidates's default.
 	TextCandidatesDefault = 300
 	// TopKDefault is the hits of a Query whose TopK is 0.
@@ -98,13 +96,11 @@ type Config struct {
 	Fusion string
 	// EfSearch is hnsw.ef_search for the vector leg.
 	EfSearch int
-	// VectorCandidates is how many rows the vector leg takes from the
-	// index scan before keeping the best k by exact distance (at least k).
-	VectorCandidates int
-	// MaxScanTuples is hnsw.max_scan_tuples: how many index tuples an
-	// iterative scan visits at most to find the candidates that pass the
-	// tenant, path and version filters.
-	MaxScanTuples int
+	// ExactBelow makes the vector leg scan a tenant with fewer stored
+	// chunks than this exactly instead of through the HNSW index (whose
+	// graph spans every tenant, so a small tenant's nearest rows are
+	// found late or not at all); 0 selects the default, negative never.
+	ExactBelow int
 	// TextCandidates caps the chunks the text leg scores: rare query terms
 	// are taken until their summed document frequency reaches it, and the
 	// candidate scan stops there.
@@ -145,11 +141,8 @@ func (c Config) withDefaults() Config {
 	if c.EfSearch <= 0 {
 		c.EfSearch = EfSearchDefault
 	}
-	if c.VectorCandidates <= 0 {
-		c.VectorCandidates = VectorCandidatesDefault
-	}
-	if c.MaxScanTuples <= 0 {
-		c.MaxScanTuples = MaxScanTuplesDefault
+	if c.ExactBelow == 0 {
+		c.ExactBelow = ExactBelowDefault
 	}
 	if c.TextCandidates <= 0 {
 		c.TextCandidates = TextCandidatesDefault
@@ -210,6 +203,7 @@ type Searcher struct {
 	embedder  embed.Embedder
 	cfg       Config
 	vectorSQL string
+	exactSQL  string
 	stats     *statsCache
 }
 
@@ -220,7 +214,7 @@ func New(pool *pgxpool.Pool, embedder embed.Embedder, cfg Config) (*Searcher, er
 	}
 	cfg = cfg.withDefaults()
 	return &Searcher{pool: pool, embedder: embedder, cfg: cfg,
-		vectorSQL: VectorSQL(embedder.Model(), embedder.Dim()), stats: newStatsCache(cfg.StatsTTL)}, nil
+		vectorSQL: VectorSQL(embedder.Model(), embedder.Dim()), exactSQL: ExactVectorSQL(embedder.Model()), stats: newStatsCache(cfg.StatsTTL)}, nil
 }
 
 // Config returns the effective configuration.
@@ -429,13 +423,8 @@ func (s *Searcher) fuse(vec, txt []Scored, k int) []fusedHit {
 
 // VectorSQL is the vector leg's query for one model: the model id and the
 // dimension are part of the text so that the planner can match the
-// model's partial expression index. The index scan is asked for
-// greatest(k, candidates) rows and the best k of them by exact distance
-// are kept: a filtered iterative scan (a tenant owning 1% of the rows)
-// returns the first rows that pass the filter in approximate order, and
-// the true nearest are among a few times k of them. Parameters: $1
-// tenant, $2 query vector, $3 path prefix (” for none), $4 LIKE pattern
-// of the prefix, $5 k, $6 candidates.
+// model's partial expression index. Parameters: $1 tenant, $2 query
+// vector, $3 path prefix (” for none), $4 LIKE pattern of the prefix, $5 k.
 func VectorSQL(model string, dim int) string {
 	lit := "'" + strings.ReplaceAll(model, "'", "''") + "'"
 	// OFFSET 0 keeps the visibility check a per-row filter of the index
@@ -449,8 +438,24 @@ func VectorSQL(model string, dim int) string {
                   AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
                 OFFSET 0)
   ORDER BY c.embedding::vector(%[2]d) <=> $2::vector(%[2]d)
-  LIMIT greatest($5::int, $6::int)
-) x ORDER BY dist LIMIT $5::int`, lit, dim)
+  LIMIT $5
+) x ORDER BY dist`, lit, dim)
+}
+
+// ExactVectorSQL is VectorSQL without the cast that lets the planner use
+// the model's HNSW index: an exact scan of the tenant's rows, for tenants
+// small enough (Config.ExactBelow) that reading them all is cheap and an
+// approximate graph search over every tenant's rows only loses recall.
+// Same parameters as VectorSQL.
+func ExactVectorSQL(model string) string {
+	lit := "'" + strings.ReplaceAll(model, "'", "''") + "'"
+	return fmt.Sprintf(`SELECT c.id, 1 - (c.embedding <=> $2::vector) AS sim
+FROM chunks c
+JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.current_version_id = c.version_id
+WHERE c.tenant_id = $1 AND c.model_id = %[1]s
+  AND ($3 = '' OR EXISTS (SELECT 1 FROM path_parts p WHERE p.tenant_id = d.tenant_id AND p.id = d.path_part_id AND (p.path = $3 OR p.path LIKE $4)))
+ORDER BY c.embedding <=> $2::vector
+LIMIT $5`, lit)
 }
 
 // likePrefix is the LIKE pattern matching paths strictly under prefix.
@@ -459,17 +464,28 @@ func likePrefix(prefix string) string {
 }
 
 // VectorLeg returns the k nearest current chunks of tenantID to v by
-// cosine distance, with their similarity, using the model's HNSW index
-// with an iterative scan so that filtered-out rows do not shrink the
-// result.
+// cosine distance, with their similarity: by an exact scan for a tenant
+// with fewer than Config.ExactBelow chunks, otherwise through the model's
+// HNSW index with an iterative scan so that filtered-out rows do not
+// shrink the result.
 func (s *Searcher) VectorLeg(ctx context.Context, tenantID uuid.UUID, v []float32, prefix string, k int) ([]Scored, error) {
+	sql, args := s.vectorSQL, []any{tenantID, pgvector.NewVector(v), prefix, likePrefix(prefix), k}
+	if s.cfg.ExactBelow > 0 {
+		chunks, err := s.stats.tenantChunks(ctx, s.pool, tenantID)
+		if err != nil {
+			return nil, fmt.Errorf("vector leg: %w", err)
+		}
+		if chunks < int64(s.cfg.ExactBelow) {
+			sql = s.exactSQL
+		}
+	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
 	for _, set := range s.VectorSettings() {
 		b.Queue(set)
 	}
 	var out []Scored
-	b.Queue(s.vectorSQL, tenantID, pgvector.NewVector(v), prefix, likePrefix(prefix), k, s.cfg.VectorCandidates).Query(func(rows pgx.Rows) error {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		var err error
 		out, err = collectScored(rows)
 		return err
@@ -483,13 +499,13 @@ func (s *Searcher) VectorLeg(ctx context.Context, tenantID uuid.UUID, v []float3
 
 // VectorSettings are the SET LOCAL statements the vector leg runs before
 // VectorSQL in its read-only transaction: the iterative scan (relaxed
-// order: VectorSQL sorts what it keeps), ef_search and the scan's tuple
-// bound.
+// order: VectorSQL sorts what it keeps), ef_search, and no JIT (the index scan's estimated cost is over
+// jit_above_cost, and compiling took longer than the query: the slow 1%).
 func (s *Searcher) VectorSettings() []string {
 	return []string{
+		`SET LOCAL jit = off`,
 		`SET LOCAL hnsw.iterative_scan = relaxed_order`,
 		fmt.Sprintf(`SET LOCAL hnsw.ef_search = %d`, s.cfg.EfSearch),
-		fmt.Sprintf(`SET LOCAL hnsw.max_scan_tuples = %d`, s.cfg.MaxScanTuples),
 	}
 }
 
@@ -564,16 +580,22 @@ func (s *Searcher) textLeg(ctx context.Context, tenantID uuid.UUID, query, prefi
 	if n > 0 && tokens > 0 {
 		avgdl = float64(tokens) / float64(n)
 	}
-	// QueryExecModeExec plans each query with its values (a generic plan
-	// cannot see how selective the tsquery is and may scan every row).
-	rows, err := s.pool.Query(ctx, TextSQL, pgx.QueryExecModeExec, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
-		plan.Terms, plan.IDF, s.cfg.K1, s.cfg.B, avgdl, k)
-	if err != nil {
-		return nil, plan, fmt.Errorf("text leg: %w", err)
-	}
-	defer rows.Close()
-	out, err := collectScored(rows)
-	if err != nil {
+	// A custom plan for each query (a generic plan cannot see how
+	// selective the tsquery is and may scan every row), and no JIT (its
+	// compilation costs more than the query).
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
+	b.Queue(`SET LOCAL jit = off`)
+	var out []Scored
+	b.Queue(TextSQL, tenantID, plan.TSQuery, prefix, likePrefix(prefix), s.cfg.TextCandidates,
+		plan.Terms, plan.IDF, s.cfg.K1, s.cfg.B, avgdl, k).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = collectScored(rows)
+		return err
+	})
+	b.Queue(`COMMIT`)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, plan, fmt.Errorf("text leg: %w", err)
 	}
 	return out, plan, nil

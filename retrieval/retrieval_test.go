@@ -173,7 +173,7 @@ func TestVectorQueryUsesHNSWIndex(t *testing.T) {
 	_, err = tx.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`)
 	require.NoError(t, err)
 	v := embed.NewHashing().Vector("topic 3 subject 5")
-	rows, err := tx.Query(ctx, "EXPLAIN "+retrieval.VectorSQL(embed.HashModelID, embed.HashDim), b.tenant, pgvector.NewVector(v), "", "/%", 10, retrieval.VectorCandidatesDefault)
+	rows, err := tx.Query(ctx, "EXPLAIN "+retrieval.VectorSQL(embed.HashModelID, embed.HashDim), b.tenant, pgvector.NewVector(v), "", "/%", 10)
 	require.NoError(t, err)
 	var plan []string
 	for rows.Next() {

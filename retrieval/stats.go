@@ -92,3 +92,16 @@ func (c *statsCache) lookup(ctx context.Context, db pg.DB, tenant uuid.UUID, ter
 	}
 	return chunks, tokens, dfs, nil
 }
+
+// tenantChunks returns the tenant's stored chunk count (every version),
+// from the cache where fresh.
+func (c *statsCache) tenantChunks(ctx context.Context, db pg.DB, tenant uuid.UUID) (int64, error) {
+	c.mu.Lock()
+	ts, ok := c.tenants[tenant]
+	c.mu.Unlock()
+	if ok && time.Since(ts.at) < c.ttl {
+		return ts.chunks, nil
+	}
+	chunks, _, _, err := c.lookup(ctx, db, tenant, nil)
+	return chunks, err
+}
