@@ -167,10 +167,6 @@ func BenchmarkSearch(b *testing.B) {
 			float64(percentile(d, 0.5).Microseconds())/1000, float64(percentile(d, 0.99).Microseconds())/1000, queries)
 		return d
 	}
-	if os.Getenv("EXP") != "" {
-		experiments(b, map[string]uuid.UUID{"1%": small, "10%": ten, "89%": big}, vecs)
-		return
-	}
 	b.ResetTimer()
 	for range b.N {
 		measure("raw SQL vector leg (k=30) 89% tenant", func(i int) error {
