@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,15 @@ import (
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
+
+// rounds is how many times both stores ingest the corpus
+// (CAIRN_PEER_ROUNDS, default 3).
+func rounds() int {
+	if n, err := strconv.Atoi(os.Getenv("CAIRN_PEER_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
 
 // The corpus and the load, the same for both stores.
 const (
@@ -164,23 +174,49 @@ func BenchmarkPeer(b *testing.B) {
 	fmt.Printf("peer bench: corpus %d documents of %d consecutive XQuAD-en paragraphs, %.1f MB; chunks of %d characters, %d overlap; %s (%d dims)\n",
 		docs, parasPerDoc, float64(size)/1e6, chunkSize, overlap, embed.HashModelID, embed.HashDim)
 
+	tenant, key := testdb.Tenant(b, pool)
+	svc := ingesttest.Service(b, pool, ingest.Options{}, concurrency)
 	for range b.N {
-		store, peer := ingestPeer(b, pool, files)
-		// Cairn.
-		tenant, key := testdb.Tenant(b, pool)
-		svc := ingesttest.Service(b, pool, ingest.Options{}, concurrency)
-		sum, err := bulk.Load(ctx, svc, tenant, files, bulk.Options{Concurrency: concurrency})
-		if err != nil {
-			b.Fatal(err)
+		// The machine is shared: several rounds, alternating which store
+		// goes first, each into empty tables; the median ratio counts.
+		var store pgvector.Store
+		var ratios []float64
+		for round := range rounds() {
+			if round > 0 {
+				if err := store.DropTables(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := pool.Exec(ctx, `TRUNCATE chunks, ingest_jobs, document_versions, documents, path_parts, term_stats, tenant_text_stats CASCADE`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var peer, cairn rate
+			ingestCairn := func() {
+				sum, err := bulk.Load(ctx, svc, tenant, files, bulk.Options{Concurrency: concurrency})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.New != len(files) {
+					b.Fatalf("cairn ingested %d of %d files: %+v", sum.New, len(files), sum.Failures)
+				}
+				cairn = rate{elapsed: sum.Elapsed, docs: sum.New, chunks: sum.Chunks}
+			}
+			if round%2 == 1 {
+				ingestCairn()
+			}
+			store, peer = ingestPeer(b, pool, files)
+			if round%2 == 0 {
+				ingestCairn()
+			}
+			ratio := cairn.chunksPerSec() / peer.chunksPerSec()
+			ratios = append(ratios, ratio)
+			fmt.Printf("peer bench: round %d ingest langchaingo pgvector store v0.1.14: %s\n", round+1, peer)
+			fmt.Printf("peer bench: round %d ingest Cairn bulk.Load, concurrency %d:       %s\n", round+1, concurrency, cairn)
+			fmt.Printf("peer bench: round %d ingest ratio Cairn/langchaingo chunks/s: %.2fx\n", round+1, ratio)
 		}
-		if sum.New != len(files) {
-			b.Fatalf("cairn ingested %d of %d files: %+v", sum.New, len(files), sum.Failures)
-		}
-		cairn := rate{elapsed: sum.Elapsed, docs: sum.New, chunks: sum.Chunks}
-		fmt.Printf("peer bench: ingest langchaingo pgvector store v0.1.14: %s\n", peer)
-		fmt.Printf("peer bench: ingest Cairn bulk.Load, concurrency %d:       %s\n", concurrency, cairn)
-		fmt.Printf("peer bench: ingest ratio Cairn/langchaingo chunks/s: %.2fx (aim >= 1.5x)\n", cairn.chunksPerSec()/peer.chunksPerSec())
-		b.ReportMetric(cairn.chunksPerSec()/peer.chunksPerSec(), "ratio")
+		slices.Sort(ratios)
+		fmt.Printf("peer bench: ingest ratio Cairn/langchaingo chunks/s, median of %d rounds: %.2fx (aim >= 1.5x)\n", len(ratios), ratios[len(ratios)/2])
+		b.ReportMetric(ratios[len(ratios)/2], "ratio")
 
 		if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
 			b.Fatal(err)
