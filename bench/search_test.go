@@ -200,7 +200,7 @@ func BenchmarkSearch(b *testing.B) {
 		name   string
 		tenant uuid.UUID
 		chunks int
-	}{{"1%", small, total / 100}, {"10%", ten, total / 10}} {
+	}{{"1%", small, total / 100}, {"10%", ten, total / 10}, {"89% (control: hardly filtered)", big, total * 89 / 100}} {
 		// Before: every tenant through the HNSW index.
 		before, err := retrieval.New(pool, h, retrieval.Config{ExactBelow: -1})
 		if err != nil {
