@@ -4,7 +4,7 @@
 //
 // Ownership of the files: 00001 foundation (tenants, keys, the path_parts
 // tree), 00002 documents/versions/chunks (ingest), 00003 threads and
-// messages, 00004 and 00007 retrieval. Every table carries tenant_id and every index
+// messages, 00004 retrieval. Every table carries tenant_id and every index
 // that serves a request leads with it, so the tables can be distributed by
 // tenant_id (Citus).
 package migrations
