@@ -44,9 +44,15 @@ eval:
 	export CAIRN_XQUAD_DIR="$${CAIRN_XQUAD_DIR:-$(CURDIR)/../shared/data/xquad}"; \
 	CAIRN_EVAL=1 $(GO) test -v -count=1 -run '^TestXQuAD$$' -timeout 30m ./eval/
 
+# bench: every benchmark of the module (search at 100,000 chunks beside raw
+# SQL and filtered recall in bench/, ingest and re-ingest in ingest/bulk,
+# ...), then bench/peer (its own module): Cairn beside langchaingo's
+# pgvector store on one XQuAD corpus. Data from CAIRN_XQUAD_DIR, as eval.
 bench: build
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	export CAIRN_XQUAD_DIR="$${CAIRN_XQUAD_DIR:-$(CURDIR)/../shared/data/xquad}"; \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...; \
+	cd bench/peer && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m .
 
 vet:
 	$(GO) vet ./...

@@ -126,6 +126,7 @@ type Service struct {
 	store    *store.Store
 	queue    *jobs.Queue
 	embedder embed.Embedder
+	chunk    chunk.Options
 	maxBytes int64
 }
 
@@ -148,7 +149,7 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = MaxBytesDefault
 	}
-	return &Service{pool: pool, store: st, queue: q, embedder: e, maxBytes: o.MaxBytes}, nil
+	return &Service{pool: pool, store: st, queue: q, embedder: e, chunk: o.Chunk, maxBytes: o.MaxBytes}, nil
 }
 
 // Start starts the service's workers (none when Options.Workers is 0);
@@ -247,17 +248,17 @@ func (s *Service) Upload(ctx context.Context, tenant uuid.UUID, in UploadInput) 
 func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.NewVersion) ([]store.Staged, error) {
 	out := make([]store.Staged, len(vs))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		res, err := s.store.StageBatch(ctx, tx, tenant, vs)
+		if err != nil {
+			return err
+		}
+		out = res
 		var staged []uuid.UUID
 		var bytes int64
-		for i, v := range vs {
-			r, err := s.store.Stage(ctx, tx, tenant, v)
-			if err != nil {
-				return err
-			}
-			out[i] = r
+		for i, r := range res {
 			if !r.Unchanged {
 				staged = append(staged, r.JobID)
-				bytes += int64(len(v.Data))
+				bytes += int64(len(vs[i].Data))
 			}
 		}
 		return s.queue.Enqueue(ctx, tx, tenant, staged, bytes)
@@ -273,6 +274,19 @@ func (s *Service) UploadBatch(ctx context.Context, tenant uuid.UUID, vs []store.
 // (store.DeferModelIndex).
 func (s *Service) DeferModelIndex(ctx context.Context) (rebuild func(context.Context) error, err error) {
 	return store.DeferModelIndex(ctx, s.pool, s.embedder.Model(), s.embedder.Dim())
+}
+
+// ModelRows counts the chunks of the service's embedding model, of every
+// tenant (the rows of its HNSW index), counting at most limit.
+func (s *Service) ModelRows(ctx context.Context, limit int) (int, error) {
+	return s.store.ModelRows(ctx, s.embedder.Model(), limit)
+}
+
+// ChunkStride is how many code points of text each chunk adds: the chunk
+// size less the overlap.
+func (s *Service) ChunkStride() int {
+	c := s.chunk.WithDefaults()
+	return max(c.Target-c.Overlap, 1)
 }
 
 // Get returns one document of the tenant (store.Store.Get).

@@ -302,3 +302,62 @@ func TestBackloggedTenantDoesNotStarveOthers(t *testing.T) {
 	t.Logf("%d of the busy tenant's %d jobs ran before the other tenant's one", ahead, backlog)
 	require.LessOrEqual(t, ahead, share)
 }
+
+func TestUploadBatchStagesNewChangedAndUnchangedTogether(t *testing.T) {
+	t.Parallel()
+	pool, tenant, svc := setup(t, ingest.Options{})
+	ctx := context.Background()
+	prep := func(folder, name, text string) store.NewVersion {
+		v, err := svc.Prepare(ingest.UploadInput{Folder: folder, Name: name, Data: []byte(text)})
+		require.NoError(t, err)
+		return v
+	}
+	kept, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb/a", Name: "kept.txt", Data: []byte("kept words")})
+	changed, _ := ingestWait(t, svc, tenant, ingest.UploadInput{Folder: "/kb/a", Name: "changed.txt", Data: []byte("old words")})
+	staged, err := svc.UploadBatch(ctx, tenant, []store.NewVersion{
+		prep("/kb/a", "kept.txt", "kept words"),
+		prep("/kb/a", "changed.txt", "new words"),
+		prep("/kb/b/c", "new.txt", "fresh words"),
+	})
+	require.NoError(t, err)
+	require.Len(t, staged, 3)
+	require.True(t, staged[0].Unchanged)
+	require.Equal(t, kept.Document.ID, staged[0].DocumentID)
+	require.False(t, staged[1].Unchanged)
+	require.False(t, staged[1].Created)
+	require.Equal(t, changed.Document.ID, staged[1].DocumentID)
+	require.Equal(t, 2, staged[1].VersionNumber)
+	require.True(t, staged[2].Created)
+	require.Equal(t, 1, staged[2].VersionNumber)
+	for _, s := range staged[1:] {
+		job, err := svc.WaitJob(ctx, tenant, s.JobID)
+		require.NoError(t, err)
+		require.Equal(t, ingest.JobSucceeded, job.State)
+	}
+	var paths []string
+	rows, err := pool.Query(ctx, `SELECT path FROM path_parts WHERE tenant_id = $1 AND kind IN ('document', 'version') ORDER BY path`, tenant)
+	require.NoError(t, err)
+	for rows.Next() {
+		var p string
+		require.NoError(t, rows.Scan(&p))
+		paths = append(paths, p)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"/kb/a/changed.txt", "/kb/a/changed.txt/v1", "/kb/a/changed.txt/v2", "/kb/a/kept.txt", "/kb/a/kept.txt/v1",
+		"/kb/b/c/new.txt", "/kb/b/c/new.txt/v1"}, paths)
+
+	// One name twice in a batch: staged one after the other, as versions 1 and 2.
+	twice, err := svc.UploadBatch(ctx, tenant, []store.NewVersion{prep("/kb", "twice.txt", "one"), prep("/kb", "twice.txt", "two")})
+	require.NoError(t, err)
+	require.Equal(t, 1, twice[0].VersionNumber)
+	require.Equal(t, 2, twice[1].VersionNumber)
+	require.Equal(t, twice[0].DocumentID, twice[1].DocumentID)
+
+	// A folder where a document would go fails the batch, writing nothing.
+	_, err = svc.UploadBatch(ctx, tenant, []store.NewVersion{prep("/kb", "fine.txt", "fine"), prep("/kb", "a", "clash")})
+	require.Error(t, err)
+	require.True(t, apperr.Is(err, store.CodePathConflict), "%v", err)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM path_parts WHERE tenant_id = $1 AND path = '/kb/fine.txt'`, tenant).Scan(&n))
+	require.Zero(t, n)
+}

@@ -184,3 +184,40 @@ func TestVectorQueryUsesHNSWIndex(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Contains(t, strings.Join(plan, "\n"), "chunks_hnsw_cairn_hash_384_v1", strings.Join(plan, "\n"))
 }
+
+func TestVectorLegExactForSmallTenantsAgreesWithTheIndex(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, c := range corpus {
+		b.doc(t, c.folder, c.name, c.text)
+	}
+	viaIndex, err := retrieval.New(b.pool, embed.NewHashing(), retrieval.Config{ExactBelow: -1})
+	require.NoError(t, err)
+	v := embed.NewHashing().Vector("Seine Paris France")
+	for _, prefix := range []string{"", "/geo"} {
+		exact, err := b.s.VectorLeg(context.Background(), b.tenant, v, prefix, 3)
+		require.NoError(t, err)
+		approx, err := viaIndex.VectorLeg(context.Background(), b.tenant, v, prefix, 3)
+		require.NoError(t, err)
+		require.NotEmpty(t, exact)
+		require.Equal(t, exact[0], approx[0], "prefix %q", prefix)
+		if prefix != "" {
+			require.Len(t, exact, 2, "only /geo's two documents")
+		}
+	}
+}
+
+func TestTextLegFindsATermIngestedAfterAQueryMissedIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.doc(t, "/a", "one.txt", "granite ridges and basalt plains")
+	hits, err := b.s.Search(context.Background(), b.tenant, retrieval.Query{Text: "obsidian", Mode: retrieval.Text})
+	require.NoError(t, err)
+	require.Empty(t, hits)
+	// "granite" is known (cached now); "obsidian" was not and is asked again.
+	b.doc(t, "/a", "two.txt", "obsidian is volcanic glass")
+	hits, err = b.s.Search(context.Background(), b.tenant, retrieval.Query{Text: "granite obsidian", Mode: retrieval.Text})
+	require.NoError(t, err)
+	require.Len(t, hits, 2)
+	require.Equal(t, "two.txt", hits[0].DocumentName)
+}

@@ -51,10 +51,22 @@ type Options struct {
 	BatchFiles int
 	BatchBytes int64
 	// DeferIndex drops the embedding model's HNSW index for the load and
-	// rebuilds it at the end (ingest.Service.DeferModelIndex): for large
-	// initial loads.
+	// rebuilds it at the end (ingest.Service.DeferModelIndex). Without it
+	// a load does so on its own when it brings at least AutoDeferChunks
+	// chunks and more than the index holds already
+	// (building the graph once over all rows is then cheaper than
+	// inserting the new ones one by one), unless KeepIndex is set.
 	DeferIndex bool
+	// KeepIndex keeps the HNSW index maintained row by row whatever the
+	// size of the load (vector search keeps its index meanwhile).
+	KeepIndex bool
+	// AutoDeferChunks is the smallest load, in estimated chunks, that
+	// defers the HNSW index on its own (AutoDeferChunksDefault).
+	AutoDeferChunks int
 }
+
+// AutoDeferChunksDefault is Options.AutoDeferChunks's default.
+const AutoDeferChunksDefault = 2000
 
 // Progress is the state of a Load.
 type Progress struct {
@@ -122,6 +134,26 @@ func Load(ctx context.Context, svc *ingest.Service, tenant uuid.UUID, files []Fi
 	}
 	if o.BatchBytes <= 0 {
 		o.BatchBytes = BatchBytesDefault
+	}
+	if o.AutoDeferChunks <= 0 {
+		o.AutoDeferChunks = AutoDeferChunksDefault
+	}
+	if !o.DeferIndex && !o.KeepIndex {
+		// A chunk covers about ChunkStride bytes of text; the estimate
+		// only decides whether to defer.
+		var bytes int64
+		for _, f := range files {
+			if st, err := os.Stat(f.Path); err == nil {
+				bytes += st.Size()
+			}
+		}
+		if est := int(bytes / int64(svc.ChunkStride())); est >= o.AutoDeferChunks {
+			indexed, err := svc.ModelRows(ctx, est)
+			if err != nil {
+				return Summary{}, err
+			}
+			o.DeferIndex = indexed < est
+		}
 	}
 	if o.DeferIndex {
 		rebuild, err := svc.DeferModelIndex(ctx)

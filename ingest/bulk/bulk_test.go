@@ -160,3 +160,34 @@ func TestDeferIndexRebuildsTheHNSWIndex(t *testing.T) {
 		WHERE c.relname = $1`, store.ModelIndexName("cairn-hash-384-v1")).Scan(&valid))
 	require.True(t, valid)
 }
+
+func TestALoadLargerThanTheIndexRebuildsItAndASmallOneKeepsIt(t *testing.T) {
+	pool, tenant, svc := ingesttest.Setup(t, ingest.Options{})
+	ctx := context.Background()
+	indexOID := func() uint32 {
+		var oid uint32
+		require.NoError(t, pool.QueryRow(ctx, `SELECT c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE c.relname = $1 AND i.indisvalid`, store.ModelIndexName("cairn-hash-384-v1")).Scan(&oid))
+		return oid
+	}
+	var indexed int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM chunks`).Scan(&indexed))
+	// About 3,400 chunks (by bulk's estimate, 2.4 MB over 700 code points
+	// a chunk): more than the index holds unless other tests filled it,
+	// so the load defers it (a new index afterwards).
+	const files, size = 30, 80_000
+	before := indexOID()
+	sum, err := bulk.Load(ctx, svc, tenant, writeCorpus(t, t.TempDir(), "/auto", files, size), bulk.Options{})
+	require.NoError(t, err)
+	require.Equal(t, files, sum.New)
+	after := indexOID()
+	if indexed < files*size/700 {
+		require.NotEqual(t, before, after, "the index was rebuilt")
+	}
+	// The same load with KeepIndex, and one under the threshold, keep it.
+	_, err = bulk.Load(ctx, svc, tenant, writeCorpus(t, t.TempDir(), "/kept", 20, 2000), bulk.Options{AutoDeferChunks: 10, KeepIndex: true})
+	require.NoError(t, err)
+	_, err = bulk.Load(ctx, svc, tenant, writeCorpus(t, t.TempDir(), "/small", 20, 2000), bulk.Options{})
+	require.NoError(t, err)
+	require.Equal(t, after, indexOID())
+}

@@ -289,11 +289,18 @@ func (s *Store) Checksums(ctx context.Context, tenant uuid.UUID, folder string) 
 		return nil, err
 	}
 	children := likePrefix(strings.TrimSuffix(f, "/") + "/")
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (d.id) d.name, v.checksum
-		FROM documents d JOIN path_parts p ON p.tenant_id = d.tenant_id AND p.id = d.path_part_id
-		JOIN document_versions v ON v.tenant_id = d.tenant_id AND v.document_id = d.id AND v.state <> 'failed'
-		WHERE d.tenant_id = $1 AND p.path LIKE $2 ESCAPE '\' AND p.path NOT LIKE $3 ESCAPE '\'
-		ORDER BY d.id, v.version_number DESC`, tenant, children, children+"/%")
+	// One index probe per document for its latest version (LATERAL ...
+	// LIMIT 1), planned with the actual values (QueryExecModeExec): the
+	// generic plan of a DISTINCT ON over the join flipped to sorting every
+	// version of the tenant and stalled re-ingests for seconds.
+	rows, err := s.pool.Query(ctx, `SELECT d.name, v.checksum
+		FROM path_parts p
+		JOIN documents d ON d.tenant_id = p.tenant_id AND d.path_part_id = p.id
+		CROSS JOIN LATERAL (SELECT checksum FROM document_versions v
+			WHERE v.tenant_id = d.tenant_id AND v.document_id = d.id AND v.state <> 'failed'
+			ORDER BY v.version_number DESC LIMIT 1) v
+		WHERE p.tenant_id = $1 AND p.path LIKE $2 ESCAPE '\' AND p.path NOT LIKE $3 ESCAPE '\'`,
+		pgx.QueryExecModeExec, tenant, children, children+"/%")
 	if err != nil {
 		return nil, fmt.Errorf("checksums: %w", err)
 	}
