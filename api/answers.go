@@ -88,7 +88,10 @@ func (s *Server) userMessage(c *gin.Context) {
 		defer sse.stop()
 		sink = sse.send
 	}
-	out, err := s.deps.Ask.Ask(ctx, tenant, threadID, q, after, sink)
+	askCtx, cancel := s.streamContext(c)
+	defer cancel()
+	out, err := s.deps.Ask.Ask(askCtx, tenant, threadID, q, after, sink)
+	err = s.shuttingDown(err)
 	switch {
 	case sse != nil && sse.started:
 		if err != nil {

@@ -3,7 +3,9 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/answer"
+	"github.com/cairn-rag/cairn/internal/testdb"
 )
 
 // newAskServerEnv is newAskServer with env overriding the configuration.
@@ -106,4 +109,47 @@ func TestStreamsGetKeepaliveComments(t *testing.T) {
 	}
 	require.Contains(t, rest.String(), "event: assistant_message")
 	require.True(t, strings.HasSuffix(strings.TrimSpace(rest.String()), "event: done\ndata: {}"), rest.String())
+}
+
+// SIGTERM (Serve's context ending) with an answer streaming from a model
+// that does not answer: the stream ends with an error (shutting_down) and
+// done within the shutdown timeout, Serve returns, and the question has
+// its (pending) answer stored.
+func TestShutdownEndsOpenAnswerStreams(t *testing.T) {
+	t.Parallel()
+	model := hangingModel(t)
+	a := newAskServerEnv(t, answer.NewOpenAI(answer.OpenAIConfig{BaseURL: model.URL, Model: "m", Timeout: time.Minute}),
+		map[string]string{"CAIRN_SHUTDOWN_TIMEOUT": "2s", "CAIRN_MODEL_TIMEOUT": "1m", "CAIRN_REQUEST_TIMEOUT": "6s"})
+	th := a.thread(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.server.Serve(ctx, ln) }()
+	body := strings.NewReader(`{"content":{"text":"What is the capital of France?"},"stream":true}`)
+	req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/v1/threads/"+th+"/user_message", body)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+a.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	sc := eventScanner(resp.Body)
+	first := scanEvents(sc, "step") // the retrieval: the model is being called
+	require.Equal(t, "user_message", first[0].name)
+	stop()
+	rest := scanEvents(sc, "")
+	require.GreaterOrEqual(t, len(rest), 2)
+	require.Equal(t, []string{"error", "done"}, []string{rest[len(rest)-2].name, rest[len(rest)-1].name})
+	require.Contains(t, rest[len(rest)-2].data, `"code":"shutting_down"`)
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return after the shutdown timeout")
+	}
+	var answers int
+	require.NoError(t, testdb.Pool(t).QueryRow(context.Background(),
+		`SELECT count(*) FROM messages WHERE tenant_id = $1 AND role = 'ASSISTANT'`, a.tenant).Scan(&answers))
+	require.Equal(t, 1, answers, "the question has its answer (pending until generated)")
 }

@@ -39,6 +39,8 @@ type askServer struct {
 	// replica builds another server over the same database and tenant,
 	// with its own answer service and event listener (a second replica).
 	replica func(t *testing.T) http.Handler
+	// server is the *api.Server behind h (for tests of Serve).
+	server *api.Server
 }
 
 func newAskServer(t *testing.T, a answer.Answerer) askServer {
@@ -55,11 +57,13 @@ func newAskServerEnv(t *testing.T, a answer.Answerer, env map[string]string) ask
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)
-	build := func(t *testing.T) http.Handler {
+	build := func(t *testing.T) *api.Server {
 		return api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
-			Threads: threads.NewStore(pool), Search: s, Ask: asktest.Service(t, pool, s, a, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: 2})}).Handler()
+			Threads: threads.NewStore(pool), Search: s, Ask: asktest.Service(t, pool, s, a, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: 2})})
 	}
-	return askServer{h: build(t), ingest: svc, tenant: tenant, key: key, replica: build}
+	srv := build(t)
+	return askServer{h: srv.Handler(), server: srv, ingest: svc, tenant: tenant, key: key,
+		replica: func(t *testing.T) http.Handler { return build(t).Handler() }}
 }
 
 func (a askServer) upload(t *testing.T, folder, name, text string) ingest.UploadResult {
@@ -276,9 +280,19 @@ type sseEvent struct {
 
 func readEvents(t *testing.T, r io.Reader, stopAfter string) []sseEvent {
 	t.Helper()
-	var out []sseEvent
+	return scanEvents(eventScanner(r), stopAfter)
+}
+
+// eventScanner scans an event stream by line (for scanEvents).
+func eventScanner(r io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return sc
+}
+
+// scanEvents reads events from sc until stopAfter (or the end).
+func scanEvents(sc *bufio.Scanner, stopAfter string) []sseEvent {
+	var out []sseEvent
 	var cur sseEvent
 	for sc.Scan() {
 		line := sc.Text()

@@ -43,6 +43,9 @@ const (
 	// no answerable scope (cairn, or cairn:/<folder that holds documents>);
 	// OpenAI's own code for an unknown model.
 	CodeModelNotFound apperr.Code = "model_not_found"
+	// CodeShuttingDown is an answer or stream ended by a server shutdown
+	// before the answer was stored (it is stored when done).
+	CodeShuttingDown apperr.Code = "shutting_down"
 	// CodeTimeout is a request whose context ended (timeout or client gone)
 	// before it was answered.
 	CodeTimeout apperr.Code = "timeout"

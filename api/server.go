@@ -62,12 +62,17 @@ type Server struct {
 	registry *prometheus.Registry
 	metrics  *httpMetrics
 	limits   *Limits
+	// draining ends when a shutdown has drained for most of its time:
+	// open streams then end with an error and done (streamContext).
+	draining     context.Context
+	stopDraining context.CancelFunc
 }
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{deps: d, log: d.Logger, registry: prometheus.NewRegistry()}
+	s.draining, s.stopDraining = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -129,6 +134,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down: draining in-flight requests", slog.Duration("timeout", cfg.ShutdownTimeout))
+	// Streams get most of the drain to finish their answers, then end
+	// with an error and done, so the drain ends with every stream closed.
+	ending := time.AfterFunc(streamsEnd(cfg.ShutdownTimeout), s.stopDraining)
+	defer ending.Stop()
+	defer s.stopDraining()
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
@@ -139,4 +149,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// streamsEnd is when, into a drain of d, open streams are ended: leaving
+// a fifth of it (at least a second, at most half) to close them.
+func streamsEnd(d time.Duration) time.Duration {
+	return max(d-max(time.Second, d/5), d/2)
 }

@@ -26,6 +26,22 @@ func (s *Server) registerStreamRoutes(g *gin.RouterGroup) {
 	g.GET("/threads/:thread_id/stream", s.threadStream)
 }
 
+// streamContext is the context of a long-lived response: the request's,
+// also ended when a shutdown has drained for most of its time.
+func (s *Server) streamContext(c *gin.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	stop := context.AfterFunc(s.draining, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// shuttingDown is the error of a stream ended by a shutdown.
+func (s *Server) shuttingDown(err error) error {
+	if s.draining.Err() != nil {
+		return apperr.New(apperr.Unavailable, CodeShuttingDown, "the server is shutting down; the answer is stored when it is done: read it by its message id, or reconnect with Last-Event-ID")
+	}
+	return err
+}
+
 // streamStart checks the thread and reads where the stream resumes:
 // after (query) or Last-Event-ID (header), 0 for the beginning.
 func (s *Server) streamStart(c *gin.Context) (uuid.UUID, int64, bool) {
@@ -68,7 +84,8 @@ func (s *Server) threadEvents(c *gin.Context) {
 	h.Set("X-Accel-Buffering", "no")
 	c.Status(http.StatusOK)
 	c.Writer.Flush()
-	ctx := c.Request.Context()
+	ctx, cancel := s.streamContext(c)
+	defer cancel()
 	err := s.deps.Ask.Hub().Follow(ctx, tenantID(c), threadID, after, events.Filter{}, streamKeepalive,
 		func(ev events.Event) bool {
 			b, err := json.Marshal(ev)
@@ -102,7 +119,9 @@ func (s *Server) threadStream(c *gin.Context) {
 	defer conn.CloseNow() //nolint:errcheck // after a close handshake, or on a dead connection
 	// The client sends nothing; CloseRead answers pings and closes, and
 	// ends ctx when the client goes away.
-	ctx := conn.CloseRead(context.WithoutCancel(c.Request.Context()))
+	sctx, cancel := s.streamContext(c)
+	defer cancel()
+	ctx := conn.CloseRead(sctx)
 	err = s.deps.Ask.Hub().Follow(ctx, tenantID(c), threadID, after, events.Filter{}, streamKeepalive,
 		func(ev events.Event) bool {
 			b, err := json.Marshal(ev)
@@ -120,6 +139,10 @@ func (s *Server) threadStream(c *gin.Context) {
 	if err != nil && ctx.Err() == nil {
 		s.log.WarnContext(ctx, "thread stream ended", "error", err)
 		_ = conn.Close(websocket.StatusInternalError, "stream failed")
+		return
+	}
+	if s.draining.Err() != nil {
+		_ = conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect with after=")
 		return
 	}
 	_ = conn.Close(websocket.StatusNormalClosure, "")
