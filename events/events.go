@@ -35,6 +35,11 @@ const (
 	// MessageCreated carries a created message (any role; an answer is
 	// created pending).
 	MessageCreated Type = "message_created"
+	// MessageUpdated carries a message edited in place (PATCH).
+	MessageUpdated Type = "message_updated"
+	// MessageDeleted carries {message_id, sequence} of a deleted message;
+	// later messages moved one sequence down.
+	MessageDeleted Type = "message_deleted"
 	// Status carries {message_id, status} when an answer changes status.
 	Status Type = "status"
 	// Step carries an execution step of an answer.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-rag/cairn/citation"
+	"github.com/cairn-rag/cairn/events"
 )
 
 // Editing and deleting messages. Sequences stay gap-free (1..n, as seed
@@ -133,7 +134,10 @@ WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`,
 			tenantID, threadID, messageID, in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata); err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
-		out, err = getMessage(ctx, tx, tenantID, threadID, messageID, true)
+		if out, err = getMessage(ctx, tx, tenantID, threadID, messageID, true); err != nil {
+			return err
+		}
+		_, err = events.Append(ctx, tx, tenantID, threadID, events.New{Type: events.MessageUpdated, MessageID: messageID, Data: out})
 		return err
 	})
 	return out, err
@@ -203,6 +207,8 @@ UPDATE threads SET message_count = message_count - 1, updated_at = now(),
 WHERE tenant_id = $1 AND id = $2`, tenantID, threadID); err != nil {
 			return fmt.Errorf("count messages: %w", err)
 		}
-		return nil
+		_, err = events.Append(ctx, tx, tenantID, threadID, events.New{Type: events.MessageDeleted, MessageID: messageID,
+			Data: map[string]any{"message_id": messageID, "sequence": seq}})
+		return err
 	})
 }

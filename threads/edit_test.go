@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/citation"
+	"github.com/cairn-rag/cairn/events"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/threads"
 	"github.com/cairn-rag/cairn/threads/threadstest"
@@ -88,6 +89,18 @@ func TestUpdateMessageEditsInPlace(t *testing.T) {
 	require.JSONEq(t, `{"edited":true}`, string(got.Metadata))
 	require.Equal(t, []string{"1:0000000001:message 1", "2:0000000002:edited [1]", "3:0000000003:message 3"}, pathNames(t, b),
 		"later messages are left as they are")
+	require.NoError(t, b.store.DeleteMessage(ctx, b.tenant, b.thread.ID, ms[2].ID))
+	evs, err := events.Read(ctx, b.pool, b.tenant, b.thread.ID, 0, 0, events.Filter{})
+	require.NoError(t, err)
+	var types []events.Type
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	require.Equal(t, []events.Type{events.MessageCreated, events.MessageCreated, events.MessageCreated, events.MessageUpdated, events.MessageDeleted}, types,
+		"edits and deletes are events of the thread's log")
+	require.Equal(t, ms[1].ID, *evs[3].MessageID)
+	require.Equal(t, ms[2].ID, *evs[4].MessageID)
+	ms = ms[:2]
 
 	for _, tc := range []struct {
 		name  string
