@@ -116,6 +116,7 @@ type sseWriter struct {
 	c       *gin.Context
 	started bool
 	mu      sync.Mutex // one writer at a time: events and keepalive comments
+	ended   bool       // done was sent (under mu)
 	stopKA  func()
 }
 
@@ -163,6 +164,9 @@ func (w *sseWriter) send(ev ask.Event) {
 	}
 	_, _ = fmt.Fprintf(w.c.Writer, "event: %s\ndata: %s\n\n", ev.Type, b)
 	w.c.Writer.Flush()
+	if ev.Type == ask.EventDone {
+		w.ended = true
+	}
 }
 
 // lastEventID reads the SSE Last-Event-ID header (0 when absent).

@@ -21,9 +21,10 @@ func (w *sseWriter) keepalive(interval time.Duration) (stop func()) {
 				return
 			case <-t.C:
 				w.mu.Lock()
-				_, err := w.c.Writer.WriteString(": keepalive\n\n")
-				if err == nil {
-					w.c.Writer.Flush()
+				if !w.ended { // nothing follows done
+					if _, err := w.c.Writer.WriteString(": keepalive\n\n"); err == nil {
+						w.c.Writer.Flush()
+					}
 				}
 				w.mu.Unlock()
 			}

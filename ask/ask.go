@@ -29,6 +29,7 @@ import (
 	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/events"
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/riverkinds"
 	"github.com/cairn-rag/cairn/threads"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	Queue string
 	// Logger receives generation failures.
 	Logger *slog.Logger
+	// Foreign are the job kinds other River clients of the database work
+	// (riverkinds.Foreign), so this client's maintenance rescues them.
+	Foreign []riverkinds.Register
 }
 
 // QueueDefault is the River queue of answer jobs.
@@ -109,6 +113,11 @@ func New(pool *pgxpool.Pool, th *threads.Store, p *answer.Pipeline, cfg Config) 
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
 			return nil, fmt.Errorf("register answer worker: %w", err)
+		}
+		for _, reg := range cfg.Foreign {
+			if err := reg(workers); err != nil {
+				return nil, fmt.Errorf("register a foreign job kind: %w", err)
+			}
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
@@ -303,7 +312,7 @@ func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Ques
 	if !background {
 		opts.ScheduledAt = time.Now().Add(s.cfg.GenerationTimeout)
 	}
-	args := jobArgs{TenantID: tenant, ThreadID: threadID, AnswerID: ans.ID, UserID: user.ID,
+	args := JobArgs{TenantID: tenant, ThreadID: threadID, AnswerID: ans.ID, UserID: user.ID,
 		PathPrefix: q.PathPrefix, TopK: q.TopK, Model: q.Model, Temperature: q.Temperature}
 	if _, err := s.river.InsertTx(ctx, tx, args, opts); err != nil {
 		return Submission{}, fmt.Errorf("enqueue answer: %w", err)

@@ -12,8 +12,9 @@ import (
 	"github.com/cairn-rag/cairn/threads"
 )
 
-// jobArgs are the River arguments of an answer job.
-type jobArgs struct {
+// JobArgs are the River arguments of an answer job (exported so another
+// River client of the process can know its kind: riverkinds.Foreign).
+type JobArgs struct {
 	TenantID   uuid.UUID `json:"tenant_id"`
 	ThreadID   uuid.UUID `json:"thread_id"`
 	AnswerID   uuid.UUID `json:"answer_id"`
@@ -26,21 +27,21 @@ type jobArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (jobArgs) Kind() string { return "cairn_answer" }
+func (JobArgs) Kind() string { return "cairn_answer" }
 
 // worker generates a pending answer: a background answer, or one whose
 // in-line run died with its process.
 type worker struct {
-	river.WorkerDefaults[jobArgs]
+	river.WorkerDefaults[JobArgs]
 	s *Service
 }
 
 // Timeout implements river.Worker.
-func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return w.s.cfg.GenerationTimeout }
+func (w *worker) Timeout(*river.Job[JobArgs]) time.Duration { return w.s.cfg.GenerationTimeout }
 
 // Work implements river.Worker: it generates the answer unless it is no
 // longer pending (stored by the in-line run, or the thread is gone).
-func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 	a := job.Args
 	ans, err := w.s.threads.GetMessage(ctx, nil, a.TenantID, a.ThreadID, a.AnswerID, false)
 	if threads.IsNotFound(err) {

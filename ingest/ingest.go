@@ -39,6 +39,7 @@ import (
 	"github.com/cairn-rag/cairn/ingest/jobs"
 	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/apperr"
+	"github.com/cairn-rag/cairn/internal/riverkinds"
 )
 
 // The types a Service returns, owned by package store.
@@ -118,6 +119,9 @@ type Options struct {
 	FairShare int
 	// Logger receives the job layer's logs (discarded when nil).
 	Logger *slog.Logger
+	// Foreign are the job kinds other River clients of the database work
+	// (jobs.Config.Foreign).
+	Foreign []riverkinds.Register
 }
 
 // Service stores documents and runs their ingestion.
@@ -142,7 +146,7 @@ func New(pool *pgxpool.Pool, e embed.Embedder, o Options) (*Service, error) {
 		EmbedBatch: o.EmbedBatch, EmbedConcurrency: o.EmbedConcurrency})
 	q, err := jobs.New(pool, st, ix, jobs.Config{Workers: o.Workers, JobTimeout: o.JobTimeout,
 		MinJobTimeout: o.MinJobTimeout, JobTimeoutPerMiB: o.JobTimeoutPerMiB, MaxAttempts: o.MaxAttempts,
-		Queue: o.Queue, FairShare: o.FairShare, Logger: o.Logger})
+		Queue: o.Queue, FairShare: o.FairShare, Logger: o.Logger, Foreign: o.Foreign})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,9 @@ import (
 
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/ask"
+	"github.com/cairn-rag/cairn/ingest/jobs"
 	"github.com/cairn-rag/cairn/internal/config"
+	"github.com/cairn-rag/cairn/internal/riverkinds"
 	"github.com/cairn-rag/cairn/retrieval"
 	"github.com/cairn-rag/cairn/threads"
 )
@@ -38,7 +40,8 @@ func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *
 	if timeout <= 0 {
 		timeout = ask.GenerationTimeout(cfg.ModelTimeout)
 	}
-	a2, err := ask.New(pool, th, p, ask.Config{GenerationTimeout: timeout, Workers: workers, Logger: log})
+	a2, err := ask.New(pool, th, p, ask.Config{GenerationTimeout: timeout, Workers: workers, Logger: log,
+		Foreign: []riverkinds.Register{riverkinds.Foreign[jobs.Args]}})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,12 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-rag/cairn/ask"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/ingest"
 	"github.com/cairn-rag/cairn/ingest/chunk"
 	"github.com/cairn-rag/cairn/ingest/store"
 	"github.com/cairn-rag/cairn/internal/config"
 	"github.com/cairn-rag/cairn/internal/db"
+	"github.com/cairn-rag/cairn/internal/riverkinds"
 )
 
 func init() {
@@ -51,13 +53,16 @@ func newIngest(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *
 		return nil, err
 	}
 	return ingest.New(pool, e, ingest.Options{
-		Chunk:            chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
-		MaxBytes:         cfg.MaxUploadBytes,
-		MaxTextChars:     cfg.MaxTextChars,
-		MaxPages:         cfg.ExtractMaxPages,
-		MaxContentBytes:  cfg.ExtractMaxBytes,
-		FairShare:        cfg.IngestFairShare,
-		Workers:          workers,
+		Chunk:           chunk.Options{Target: cfg.ChunkSize, Overlap: cfg.ChunkOverlap},
+		MaxBytes:        cfg.MaxUploadBytes,
+		MaxTextChars:    cfg.MaxTextChars,
+		MaxPages:        cfg.ExtractMaxPages,
+		MaxContentBytes: cfg.ExtractMaxBytes,
+		FairShare:       cfg.IngestFairShare,
+		Workers:         workers,
+		// Background answers run in `cairn serve`; this client's
+		// maintenance must rescue, not discard, them.
+		Foreign:          []riverkinds.Register{riverkinds.Foreign[ask.JobArgs]},
 		JobTimeout:       cfg.IngestJobTimeout,
 		MinJobTimeout:    cfg.IngestJobTimeoutMin,
 		JobTimeoutPerMiB: cfg.IngestJobTimeoutPerMiB,

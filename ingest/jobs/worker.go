@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/cairn-rag/cairn/ingest/store"
+	"github.com/cairn-rag/cairn/internal/riverkinds"
 )
 
 // Args are the River arguments of an ingest job.
@@ -123,6 +124,9 @@ type Config struct {
 	// FairShare is how many queued jobs a tenant may have before its new
 	// jobs lose priority (FairShareDefault); see Config.priority.
 	FairShare int
+	// Foreign are the job kinds other River clients of the database work
+	// (riverkinds.Foreign), so this client's maintenance rescues them.
+	Foreign []riverkinds.Register
 	// Logger receives River's logs (discarded when nil).
 	Logger *slog.Logger
 	// Index tunes the Indexer the workers run.
@@ -209,6 +213,11 @@ func New(pool *pgxpool.Pool, st *store.Store, ix *Indexer, cfg Config) (*Queue, 
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &Worker{store: st, indexer: ix, cfg: cfg}); err != nil {
 			return nil, fmt.Errorf("register ingest worker: %w", err)
+		}
+		for _, reg := range cfg.Foreign {
+			if err := reg(workers); err != nil {
+				return nil, fmt.Errorf("register a foreign job kind: %w", err)
+			}
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
