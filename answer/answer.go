@@ -151,7 +151,11 @@ func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string,
 		return Result{Steps: steps}, err
 	}
 	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Temperature: opt.Temperature, Search: search}
-	res, err := p.Answerer.Answer(ctx, req, stepSink{sink, step})
+	// The answerer numbers markers by source; mk renumbers them 1, 2, … in
+	// order of first use in everything it sends on and in the result.
+	mk := newMarkers(stepSink{sink, step})
+	res, err := p.Answerer.Answer(ctx, req, mk)
+	res = mk.result(res)
 	res.Steps = steps // the answerer's steps came through stepSink
 	if err != nil {
 		if _, ok := apperr.As(err); !ok {
