@@ -60,12 +60,12 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 	if x.MinCoverage <= 0 {
 		x.MinCoverage = 0.1
 	}
-	best := x.rank(req)
+	best, coverage := x.rank(req)
 	var res Result
 	if len(best) == 0 {
 		res.Text = NotFoundText
 		sink.Delta(res.Text)
-		st := NewStep("citations", map[string]any{"accepted": []citation.Citation{}, "rejected": []any{}, "reason": "no relevant sentence"})
+		st := NewStep("citations", map[string]any{"accepted": []citation.Citation{}, "rejected": []any{}, "reason": "no relevant sentence", "coverage": coverage})
 		res.Steps = append(res.Steps, st)
 		sink.Step(st)
 		return res, ctx.Err()
@@ -84,21 +84,22 @@ func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result,
 		res.Citations = append(res.Citations, cit)
 	}
 	res.Text = b.String()
-	st := NewStep("citations", map[string]any{"accepted": res.Citations, "rejected": []any{}})
+	st := NewStep("citations", map[string]any{"accepted": res.Citations, "rejected": []any{}, "coverage": coverage})
 	res.Steps = append(res.Steps, st)
 	sink.Step(st)
 	return res, ctx.Err()
 }
 
 // rank returns the sentences to cite, best first (none when nothing is
-// relevant).
-func (x Extractive) rank(req Request) []candidate {
+// relevant), and the share of the question's term weight that the best
+// sentence covers.
+func (x Extractive) rank(req Request) ([]candidate, float64) {
 	qw := map[string]float64{}
 	for _, t := range textsearch.Terms(req.Question) {
 		qw[t] = 1
 	}
 	if len(qw) == 0 {
-		return nil
+		return nil, 0
 	}
 	var cands []candidate
 	df := map[string]int{}
@@ -115,7 +116,7 @@ func (x Extractive) rank(req Request) []candidate {
 		}
 	}
 	if len(cands) == 0 {
-		return nil
+		return nil, 0
 	}
 	n := float64(len(cands))
 	idf := func(t string) float64 {
@@ -136,8 +137,12 @@ func (x Extractive) rank(req Request) []candidate {
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	top := cands[0]
-	if total == 0 || top.score/(1.15*total) < x.MinCoverage {
-		return nil
+	if total == 0 {
+		return nil, 0
+	}
+	coverage := top.score / (1.15 * total)
+	if coverage < x.MinCoverage {
+		return nil, coverage
 	}
 	out := []candidate{top}
 	for _, c := range cands[1:] {
@@ -148,7 +153,7 @@ func (x Extractive) rank(req Request) []candidate {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, coverage
 }
 
 // Sources formats hits as the numbered sources given to a model.

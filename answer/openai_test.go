@@ -231,3 +231,21 @@ func TestOpenAIAnswererFailures(t *testing.T) {
 		require.Equal(t, "model_timeout", err.(*apperr.Error).Code)
 	})
 }
+
+func TestOpenAIDeclineStoresNoCitations(t *testing.T) {
+	t.Parallel()
+	src := hit("The museum is closed on Mondays.")
+	fake := newFake(t, streamText("\""+answer.NotFoundText+"\"\nCITATIONS:\n[1] \"The museum is closed on Mondays.\"\n", 5))
+	a := answer.NewOpenAI(answer.OpenAIConfig{BaseURL: fake.srv.URL + "/v1", APIKey: "k", Model: "m", Timeout: 5 * time.Second})
+	rec := &recorder{}
+	res, err := a.Answer(context.Background(), answer.Request{Question: "Who won the 1998 World Cup?", Sources: []retrieval.Hit{src}}, rec)
+	require.NoError(t, err)
+	require.Equal(t, answer.NotFoundText, res.Text)
+	require.Empty(t, res.Citations)
+	require.Empty(t, rec.citations)
+	last := rec.steps[len(rec.steps)-1]
+	require.Equal(t, "citations", last.Type)
+	require.Equal(t, "declined", last.Data["reason"])
+	sys := fake.requests[0]["messages"].([]any)[0].(map[string]any)["content"].(string)
+	require.Contains(t, sys, "You may decline")
+}

@@ -152,6 +152,10 @@ func TestXQuAD(t *testing.T) {
 					}
 					mu.Lock()
 					defer mu.Unlock()
+					if os.Getenv("CAIRN_EVAL_COVERAGE") != "" {
+						fmt.Printf("cov %s A %v %v\n", lang, coverageOf(res), rank == 1)
+						fmt.Printf("cov %s U %v\n", lang, coverageOf(ores))
+					}
 					m.n++
 					if len(ores.Citations) == 0 {
 						m.declined++
@@ -222,4 +226,14 @@ func evalConfig() retrieval.Config {
 		return v
 	}
 	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), RerankWeight: f("CAIRN_RERANK_WEIGHT"), PhraseWeight: f("CAIRN_PHRASE_WEIGHT"), WindowWeight: f("CAIRN_WINDOW_WEIGHT"), TextCandidates: int(f("CAIRN_TEXT_CANDIDATES")), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
+}
+
+// coverageOf is the relevance the extractive answerer measured.
+func coverageOf(res answer.Result) float64 {
+	for _, st := range res.Steps {
+		if c, ok := st.Data["coverage"].(float64); ok {
+			return c
+		}
+	}
+	return 0
 }
