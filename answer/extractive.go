@@ -49,6 +49,10 @@ type candidate struct {
 	score  float64
 }
 
+// contextWeight is the weight of a term that only the earlier turn of a
+// follow-up (Request.Context) has.
+const contextWeight = 0.5
+
 // Answer composes the answer from the best sentences of req.Sources.
 func (x Extractive) Answer(ctx context.Context, req Request, sink Sink) (Result, error) {
 	if x.MaxSentences <= 0 {
@@ -100,6 +104,12 @@ func (x Extractive) rank(req Request) ([]candidate, float64) {
 	}
 	if len(qw) == 0 {
 		return nil, 0
+	}
+	// A follow-up's earlier turn counts at a lower weight.
+	for _, t := range textsearch.Terms(req.Context) {
+		if _, ok := qw[t]; !ok {
+			qw[t] = contextWeight
+		}
 	}
 	var cands []candidate
 	df := map[string]int{}

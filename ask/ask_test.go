@@ -2,6 +2,7 @@ package ask_test
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,4 +229,38 @@ func TestMarkersAreNumberedInOrderOfFirstUse(t *testing.T) {
 	require.Equal(t, 1, msg.Citations[0].Marker)
 	require.Equal(t, 2, msg.Citations[1].Marker)
 	require.NotEqual(t, msg.Citations[0].ChunkID, msg.Citations[1].ChunkID, "[1] is the last source, [2] the first")
+}
+
+func TestFollowUpRetrievesTheEarlierTopic(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	ctx := context.Background()
+	_, err := fixture.Document(ctx, b.pool, b.tenant, "/kb", "ls.txt",
+		[]string{"The ls command lists directory entries sorted by name. With -r, ls lists them in reverse order while sorting."})
+	require.NoError(t, err)
+	_, err = fixture.Document(ctx, b.pool, b.tenant, "/kb", "osmosis.txt",
+		[]string{"Reverse osmosis: how do water plants reverse the order of flow? In reverse osmosis, pressure reverses the natural order of flow."})
+	require.NoError(t, err)
+	_, err = b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{Text: "How does ls sort directory entries?"}, 0, func(ask.Event) {})
+	require.NoError(t, err)
+	out, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{Text: "And how do I reverse that order?"}, 0, func(ask.Event) {})
+	require.NoError(t, err)
+	var details struct {
+		Steps []answer.Step `json:"steps"`
+	}
+	require.NoError(t, json.Unmarshal(out.Assistant.Details, &details))
+	var expansion, hits []any
+	for _, st := range details.Steps {
+		switch st.Type {
+		case "query_expansion":
+			expansion = append(expansion, st.Data["query"])
+		case "retrieval":
+			hits = st.Data["hits"].([]any)
+		}
+	}
+	require.Len(t, expansion, 1)
+	require.Contains(t, expansion[0], "How does ls sort directory entries?")
+	require.NotEmpty(t, hits)
+	require.Equal(t, "ls.txt", hits[0].(map[string]any)["document_name"], "the follow-up stays on the earlier turn's topic")
+	require.Equal(t, "ls.txt", *out.Assistant.Content.Citations[0].DocumentName)
 }
