@@ -153,7 +153,7 @@ func TestXQuAD(t *testing.T) {
 					mu.Lock()
 					defer mu.Unlock()
 					if os.Getenv("CAIRN_EVAL_COVERAGE") != "" {
-						fmt.Printf("cov %s A %v %v\n", lang, coverageOf(res), rank == 1)
+						fmt.Printf("cov %s A %v %v\n", lang, coverageOf(res), contains(res.Citations, src, q.doc, q.start, q.length))
 						fmt.Printf("cov %s U %v\n", lang, coverageOf(ores))
 					}
 					m.n++
@@ -172,7 +172,6 @@ func TestXQuAD(t *testing.T) {
 					if rank > 0 {
 						m.rr += 1 / float64(rank)
 					}
-					found := false
 					for _, c := range res.Citations {
 						m.citations++
 						for _, h := range src {
@@ -181,16 +180,8 @@ func TestXQuAD(t *testing.T) {
 								break
 							}
 						}
-						for _, h := range src {
-							if h.ChunkID == c.ChunkID && h.DocumentID == q.doc {
-								s0 := h.StartOffset + c.StartChar
-								if s0 <= q.start && q.start+q.length <= s0+c.Length {
-									found = true
-								}
-							}
-						}
 					}
-					if found {
+					if contains(res.Citations, src, q.doc, q.start, q.length) {
 						m.contained++
 					} else if os.Getenv("CAIRN_EVAL_DEBUG") != "" && rank == 1 && m.n < 60 {
 						fmt.Printf("Q: %s\n", q.question)
@@ -236,4 +227,20 @@ func coverageOf(res answer.Result) float64 {
 		}
 	}
 	return 0
+}
+
+// contains reports whether a citation's span holds the gold answer at
+// start (length code points) of document doc.
+func contains(cits []citation.Citation, src []retrieval.Hit, doc uuid.UUID, start, length int) bool {
+	for _, c := range cits {
+		for _, h := range src {
+			if h.ChunkID == c.ChunkID && h.DocumentID == doc {
+				s0 := h.StartOffset + c.StartChar
+				if s0 <= start && start+length <= s0+c.Length {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
