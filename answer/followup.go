@@ -48,14 +48,10 @@ func isFollowUp(question string) bool {
 	return false
 }
 
-// expandQuery returns what the retrieval query of question is expanded
-// with: when it is a follow-up, the previous user question and answer
-// (without markers), so that retrieval stays on the earlier turn's topic;
-// "" when the question is not expanded.
-func expandQuery(question string, history []Turn) string {
-	if len(history) == 0 || !isFollowUp(question) {
-		return ""
-	}
+// expandQuery returns what the retrieval query of a follow-up is expanded
+// with: the previous user question and answer (without markers), so that
+// retrieval stays on the earlier turn's topic; "" when there is none.
+func expandQuery(history []Turn) string {
 	var user, assistant string
 	for i := len(history) - 1; i >= 0 && user == ""; i-- {
 		switch history[i].Role {
@@ -109,7 +105,7 @@ func (o *OpenAI) Standalone(ctx context.Context, question string, history []Turn
 // recorded as a step; question itself otherwise) and the earlier turn's
 // text the offline expansion added.
 func (p *Pipeline) retrievalQuery(ctx context.Context, question string, history []Turn, model string, step func(Step)) (string, string) {
-	if len(history) == 0 {
+	if len(history) == 0 || !isFollowUp(question) {
 		return question, ""
 	}
 	if r, ok := p.Answerer.(Rewriter); ok {
@@ -122,7 +118,7 @@ func (p *Pipeline) retrievalQuery(ctx context.Context, question string, history 
 		}
 		return q, ""
 	}
-	extra := expandQuery(question, history)
+	extra := expandQuery(history)
 	if extra == "" {
 		return question, ""
 	}

@@ -249,3 +249,19 @@ func TestOpenAIDeclineStoresNoCitations(t *testing.T) {
 	sys := fake.requests[0]["messages"].([]any)[0].(map[string]any)["content"].(string)
 	require.Contains(t, sys, "You may decline")
 }
+
+func TestOpenAIStandaloneQuestion(t *testing.T) {
+	t.Parallel()
+	fake := newFake(t, func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":" How do I reverse the sort order of ls? "},"finish_reason":"stop"}]}`)
+	})
+	a := answer.NewOpenAI(answer.OpenAIConfig{BaseURL: fake.srv.URL + "/v1", APIKey: "k", Model: "m", Timeout: 5 * time.Second})
+	q, err := a.Standalone(context.Background(), "And how do I reverse that order?",
+		[]answer.Turn{{Role: "USER", Text: "How does ls sort entries?"}, {Role: "ASSISTANT", Text: "By name [1]."}}, "")
+	require.NoError(t, err)
+	require.Equal(t, "How do I reverse the sort order of ls?", q)
+	sent, _ := json.Marshal(fake.requests[0]["messages"])
+	require.Contains(t, string(sent), "USER: How does ls sort entries?")
+	require.Contains(t, string(sent), "USER: And how do I reverse that order?")
+}
