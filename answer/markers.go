@@ -41,6 +41,9 @@ func (m *markers) number(src int) int {
 func (m *markers) rewrite(text string) string {
 	return markerRE.ReplaceAllStringFunc(text, func(s string) string {
 		src, _ := strconv.Atoi(s[1 : len(s)-1])
+		if src == 0 {
+			return s // not a source number ("a[0]" in code)
+		}
 		return "[" + strconv.Itoa(m.number(src)) + "]"
 	})
 }
