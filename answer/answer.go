@@ -68,6 +68,9 @@ type Request struct {
 	Question string
 	// History is the recent conversation before Question, oldest first.
 	History []Turn
+	// Context is the earlier turn a follow-up question leans on (what the
+	// offline retrieval query was expanded with), or "".
+	Context string
 	// Sources are the retrieved chunks; source n is Sources[n-1].
 	Sources []retrieval.Hit
 	// Model overrides the configured model for this request ("" keeps it).
@@ -146,12 +149,18 @@ func (p *Pipeline) Run(ctx context.Context, tenantID uuid.UUID, question string,
 		}))
 		return hits, nil
 	}
-	hits, err := search(ctx, question)
+	history = trimHistory(history, p.HistoryBudget)
+	query, context := p.retrievalQuery(ctx, question, history, opt.Model, step)
+	hits, err := search(ctx, query)
 	if err != nil {
 		return Result{Steps: steps}, err
 	}
-	req := Request{Question: question, History: trimHistory(history, p.HistoryBudget), Sources: hits, Model: opt.Model, Temperature: opt.Temperature, Search: search}
-	res, err := p.Answerer.Answer(ctx, req, stepSink{sink, step})
+	req := Request{Question: question, History: history, Context: context, Sources: hits, Model: opt.Model, Temperature: opt.Temperature, Search: search}
+	// The answerer numbers markers by source; mk renumbers them 1, 2, … in
+	// order of first use in everything it sends on and in the result.
+	mk := newMarkers(stepSink{sink, step})
+	res, err := p.Answerer.Answer(ctx, req, mk)
+	res = mk.result(res)
 	res.Steps = steps // the answerer's steps came through stepSink
 	if err != nil {
 		if _, ok := apperr.As(err); !ok {

@@ -43,3 +43,20 @@ func TestExtractiveQuotesNoMarkdownHeading(t *testing.T) {
 		require.NotContains(t, c.Quote, "\n\n")
 	}
 }
+
+func TestExtractiveDeclinesWhatTheSourcesDoNotAnswer(t *testing.T) {
+	t.Parallel()
+	src := []retrieval.Hit{{ChunkID: uuid.New(), Content: "The museum is closed on Mondays. Tickets for the museum cost twelve euros. The garden of the museum opens at noon."}}
+	rec := &recorder{}
+	res, err := answer.Extractive{}.Answer(context.Background(), answer.Request{Question: "What is the population of the city of Lyon?", Sources: src}, rec)
+	require.NoError(t, err)
+	require.Equal(t, answer.NotFoundText, res.Text)
+	require.Empty(t, res.Citations)
+	require.Empty(t, rec.citations)
+	require.Less(t, rec.steps[0].Data["coverage"].(float64), answer.MinCoverageDefault)
+
+	res, err = answer.Extractive{}.Answer(context.Background(), answer.Request{Question: "When is the museum closed?", Sources: src}, answer.Discard{})
+	require.NoError(t, err)
+	require.Equal(t, "The museum is closed on Mondays. [1]", res.Text)
+	require.Len(t, res.Citations, 1)
+}

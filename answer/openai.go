@@ -90,7 +90,7 @@ func NewOpenAI(cfg OpenAIConfig) *OpenAI {
 // Name is the default model.
 func (o *OpenAI) Name() string { return o.cfg.Model }
 
-const systemPrompt = `You are Cairn, a knowledge-base assistant. Answer the user's question using only the numbered sources below; mark statements with the source number in brackets, like [1]. If the sources do not answer the question, say so plainly.
+const systemPrompt = `You are Cairn, a knowledge-base assistant. Answer the user's question using only the numbered sources below; mark statements with the source number in brackets, like [1]. You may decline: if the sources do not answer the question, reply with exactly "` + NotFoundText + `" and nothing else (no citations); never answer from general knowledge.
 After the answer write a line "` + citationsMarker + `" and then one line per citation in the form
 [n] "verbatim quote"
 where n is a source number and the quote is copied exactly from that source (a sentence or phrase, at most 300 characters). Do not cite anything that is not in the sources. You may call ` + searchToolName + ` to search the knowledge base for more sources; its results are numbered after the existing ones.
@@ -143,6 +143,13 @@ func (o *OpenAI) Answer(ctx context.Context, req Request, sink Sink) (Result, er
 		}
 		if len(out.calls) == 0 {
 			res.Text = strings.TrimSpace(out.answer)
+			if declined(res.Text) {
+				// A declined answer stores no citations, whatever the model
+				// listed.
+				res.Text = NotFoundText
+				step(NewStep("citations", map[string]any{"accepted": []citation.Citation{}, "rejected": []any{}, "reason": "declined"}))
+				return res, nil
+			}
 			o.citations(sources, out.citations, sink, &res, step)
 			return res, nil
 		}
@@ -407,4 +414,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-timer.C:
 		}
 	}
+}
+
+// declined reports whether a model's answer is the decline it was told to
+// write (allowing for quotes, markers and trailing punctuation).
+func declined(text string) bool {
+	t := strings.TrimSpace(markerRE.ReplaceAllString(text, ""))
+	t = strings.Trim(t, "\"“”'` .")
+	return strings.EqualFold(t, strings.TrimSuffix(NotFoundText, "."))
 }

@@ -231,3 +231,37 @@ func TestOpenAIAnswererFailures(t *testing.T) {
 		require.Equal(t, "model_timeout", err.(*apperr.Error).Code)
 	})
 }
+
+func TestOpenAIDeclineStoresNoCitations(t *testing.T) {
+	t.Parallel()
+	src := hit("The museum is closed on Mondays.")
+	fake := newFake(t, streamText("\""+answer.NotFoundText+"\"\nCITATIONS:\n[1] \"The museum is closed on Mondays.\"\n", 5))
+	a := answer.NewOpenAI(answer.OpenAIConfig{BaseURL: fake.srv.URL + "/v1", APIKey: "k", Model: "m", Timeout: 5 * time.Second})
+	rec := &recorder{}
+	res, err := a.Answer(context.Background(), answer.Request{Question: "Who won the 1998 World Cup?", Sources: []retrieval.Hit{src}}, rec)
+	require.NoError(t, err)
+	require.Equal(t, answer.NotFoundText, res.Text)
+	require.Empty(t, res.Citations)
+	require.Empty(t, rec.citations)
+	last := rec.steps[len(rec.steps)-1]
+	require.Equal(t, "citations", last.Type)
+	require.Equal(t, "declined", last.Data["reason"])
+	sys := fake.requests[0]["messages"].([]any)[0].(map[string]any)["content"].(string)
+	require.Contains(t, sys, "You may decline")
+}
+
+func TestOpenAIStandaloneQuestion(t *testing.T) {
+	t.Parallel()
+	fake := newFake(t, func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":" How do I reverse the sort order of ls? "},"finish_reason":"stop"}]}`)
+	})
+	a := answer.NewOpenAI(answer.OpenAIConfig{BaseURL: fake.srv.URL + "/v1", APIKey: "k", Model: "m", Timeout: 5 * time.Second})
+	q, err := a.Standalone(context.Background(), "And how do I reverse that order?",
+		[]answer.Turn{{Role: "USER", Text: "How does ls sort entries?"}, {Role: "ASSISTANT", Text: "By name [1]."}}, "")
+	require.NoError(t, err)
+	require.Equal(t, "How do I reverse the sort order of ls?", q)
+	sent, _ := json.Marshal(fake.requests[0]["messages"])
+	require.Contains(t, string(sent), "USER: How does ls sort entries?")
+	require.Contains(t, string(sent), "USER: And how do I reverse that order?")
+}

@@ -550,11 +550,15 @@ func TestOpenAIChatCompletionWithAModel(t *testing.T) {
 
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		require.Len(t, m.bodies, 2)
-		require.InDelta(t, 0, m.bodies[0]["temperature"], 1e-6)
-		require.InDelta(t, 0.7, m.bodies[1]["temperature"], 1e-6)
+		// The follow-up of the first exchange was first rewritten as a
+		// standalone question (an unstreamed call); then each answer streamed.
+		require.Len(t, m.bodies, 3)
+		require.Equal(t, false, m.bodies[0]["stream"])
+		answers := m.bodies[1:]
+		require.InDelta(t, 0, answers[0]["temperature"], 1e-6)
+		require.InDelta(t, 0.7, answers[1]["temperature"], 1e-6)
 		// The tool exchange reached the model as conversation text.
-		sent, _ := json.Marshal(m.bodies[0]["messages"])
+		sent, _ := json.Marshal(answers[0]["messages"])
 		require.Contains(t, string(sent), "[called tool weather (call call_9) with {}]")
 		require.Contains(t, string(sent), "[result of tool call call_9]\\nSunny.")
 	})

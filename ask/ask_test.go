@@ -2,10 +2,14 @@ package ask_test
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +19,7 @@ import (
 	"github.com/cairn-rag/cairn/answer"
 	"github.com/cairn-rag/cairn/ask"
 	"github.com/cairn-rag/cairn/ask/asktest"
+	"github.com/cairn-rag/cairn/citation"
 	"github.com/cairn-rag/cairn/embed"
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/fixture"
@@ -175,4 +180,87 @@ func TestCompleteIsStatelessWithResolvedCitations(t *testing.T) {
 
 	_, err = b.svc.Complete(context.Background(), b.tenant, ask.Conversation{Question: "  "}, nil)
 	require.True(t, apperr.Is(err, apperr.CodeValidationFailed))
+}
+
+// reversed answers citing its last source first, numbering markers by
+// source as answerers do.
+type reversed struct{}
+
+func (reversed) Name() string { return "reversed" }
+
+func (reversed) Answer(ctx context.Context, req answer.Request, sink answer.Sink) (answer.Result, error) {
+	var res answer.Result
+	n := len(req.Sources)
+	for i, src := range []int{n, 1, n} {
+		h := req.Sources[src-1]
+		piece := "Said [" + strconv.Itoa(src) + "]. "
+		// Split the marker across deltas, as a token stream may.
+		sink.Delta(piece[:6])
+		sink.Delta(piece[6:])
+		res.Text += piece
+		if i < 2 {
+			c := citation.Citation{ChunkID: h.ChunkID, Quote: h.Content, Length: utf8.RuneCountInString(h.Content), Marker: src}
+			sink.Citation(c)
+			res.Citations = append(res.Citations, c)
+		}
+	}
+	return res, nil
+}
+
+func TestMarkersAreNumberedInOrderOfFirstUse(t *testing.T) {
+	t.Parallel()
+	b := setup(t, reversed{})
+	var text strings.Builder
+	var events []int
+	out, err := b.svc.Ask(context.Background(), b.tenant, b.thread, ask.Question{Text: "What tea?"}, 0, func(ev ask.Event) {
+		switch ev.Type {
+		case ask.EventDelta:
+			text.WriteString(ev.Text)
+		case ask.EventCitation:
+			events = append(events, ev.Citation.Marker)
+		}
+	})
+	require.NoError(t, err)
+	msg := out.Assistant.Content
+	require.Equal(t, "Said [1]. Said [2]. Said [1]. ", msg.Text)
+	require.Equal(t, "Said [1]. Said [2]. Said [1]. ", text.String(), "the streamed text has the same numbers")
+	require.Equal(t, []int{1, 2}, events)
+	require.Len(t, msg.Citations, 2)
+	require.Equal(t, 1, msg.Citations[0].Marker)
+	require.Equal(t, 2, msg.Citations[1].Marker)
+	require.NotEqual(t, msg.Citations[0].ChunkID, msg.Citations[1].ChunkID, "[1] is the last source, [2] the first")
+}
+
+func TestFollowUpRetrievesTheEarlierTopic(t *testing.T) {
+	t.Parallel()
+	b := setup(t, answer.Extractive{})
+	ctx := context.Background()
+	_, err := fixture.Document(ctx, b.pool, b.tenant, "/kb", "ls.txt",
+		[]string{"The ls command lists directory entries sorted by name. With -r, ls lists them in reverse order while sorting."})
+	require.NoError(t, err)
+	_, err = fixture.Document(ctx, b.pool, b.tenant, "/kb", "osmosis.txt",
+		[]string{"Reverse osmosis: how do water plants reverse the order of flow? In reverse osmosis, pressure reverses the natural order of flow."})
+	require.NoError(t, err)
+	_, err = b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{Text: "How does ls sort directory entries?"}, 0, func(ask.Event) {})
+	require.NoError(t, err)
+	out, err := b.svc.Ask(ctx, b.tenant, b.thread, ask.Question{Text: "And how do I reverse that order?"}, 0, func(ask.Event) {})
+	require.NoError(t, err)
+	var details struct {
+		Steps []answer.Step `json:"steps"`
+	}
+	require.NoError(t, json.Unmarshal(out.Assistant.Details, &details))
+	var expansion, hits []any
+	for _, st := range details.Steps {
+		switch st.Type {
+		case "query_expansion":
+			expansion = append(expansion, st.Data["query"])
+		case "retrieval":
+			hits = st.Data["hits"].([]any)
+		}
+	}
+	require.Len(t, expansion, 1)
+	require.Contains(t, expansion[0], "How does ls sort directory entries?")
+	require.NotEmpty(t, hits)
+	require.Equal(t, "ls.txt", hits[0].(map[string]any)["document_name"], "the follow-up stays on the earlier turn's topic")
+	require.Equal(t, "ls.txt", *out.Assistant.Content.Citations[0].DocumentName)
 }

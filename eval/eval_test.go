@@ -67,6 +67,7 @@ func dataDir() string {
 
 type metrics struct {
 	n, hit1, hit5, contained, citations, exact int
+	declined, falseDeclined                    int
 	rr                                         float64
 }
 
@@ -93,6 +94,7 @@ func TestXQuAD(t *testing.T) {
 				doc      uuid.UUID
 				start    int
 				length   int
+				article  int
 			}
 			var qas []qa
 			// Chunks of up to 4000 code points (CAIRN_CHUNK_SIZE) keep each XQuAD
@@ -100,7 +102,7 @@ func TestXQuAD(t *testing.T) {
 			svc := ingesttest.Service(t, pool, ingest.Options{Chunk: chunk.Options{Target: 4000, Overlap: 100}}, 2)
 			for ai, art := range ds.Data {
 				for pi, p := range art.Paragraphs {
-					res, err := svc.Upload(ctx, tenant, ingest.UploadInput{Folder: "/xquad/" + lang,
+					res, err := svc.Upload(ctx, tenant, ingest.UploadInput{Folder: fmt.Sprintf("/xquad/%s/a%02d", lang, ai),
 						Name: fmt.Sprintf("a%02d-p%02d.txt", ai, pi), Data: []byte(p.Context), MimeType: "text/plain"})
 					require.NoError(t, err)
 					job, err := svc.WaitJob(ctx, tenant, res.Job.ID)
@@ -108,7 +110,7 @@ func TestXQuAD(t *testing.T) {
 					require.Equal(t, "succeeded", string(job.State), job.Error)
 					for _, q := range p.QAs {
 						a := q.Answers[0]
-						qas = append(qas, qa{q.Question, res.Document.ID, a.Start, utf8.RuneCountInString(a.Text)})
+						qas = append(qas, qa{q.Question, res.Document.ID, a.Start, utf8.RuneCountInString(a.Text), ai})
 					}
 				}
 			}
@@ -137,9 +139,30 @@ func TestXQuAD(t *testing.T) {
 					if err != nil {
 						return err
 					}
+					// The same question against another article's folder has no
+					// answer there: it should be declined (no citations).
+					other := fmt.Sprintf("/xquad/%s/a%02d", lang, (q.article+1)%len(ds.Data))
+					ohits, err := s.Search(gctx, tenant, retrieval.Query{Text: q.question, TopK: 5, Mode: mode, PathPrefix: other})
+					if err != nil {
+						return err
+					}
+					ores, err := x.Answer(gctx, answer.Request{Question: q.question, Sources: ohits}, answer.Discard{})
+					if err != nil {
+						return err
+					}
 					mu.Lock()
 					defer mu.Unlock()
+					if os.Getenv("CAIRN_EVAL_COVERAGE") != "" {
+						fmt.Printf("cov %s A %v %v\n", lang, coverageOf(res), contains(res.Citations, src, q.doc, q.start, q.length))
+						fmt.Printf("cov %s U %v\n", lang, coverageOf(ores))
+					}
 					m.n++
+					if len(ores.Citations) == 0 {
+						m.declined++
+					}
+					if len(res.Citations) == 0 {
+						m.falseDeclined++
+					}
 					if rank == 1 {
 						m.hit1++
 					}
@@ -149,7 +172,6 @@ func TestXQuAD(t *testing.T) {
 					if rank > 0 {
 						m.rr += 1 / float64(rank)
 					}
-					found := false
 					for _, c := range res.Citations {
 						m.citations++
 						for _, h := range src {
@@ -158,16 +180,8 @@ func TestXQuAD(t *testing.T) {
 								break
 							}
 						}
-						for _, h := range src {
-							if h.ChunkID == c.ChunkID && h.DocumentID == q.doc {
-								s0 := h.StartOffset + c.StartChar
-								if s0 <= q.start && q.start+q.length <= s0+c.Length {
-									found = true
-								}
-							}
-						}
 					}
-					if found {
+					if contains(res.Citations, src, q.doc, q.start, q.length) {
 						m.contained++
 					} else if os.Getenv("CAIRN_EVAL_DEBUG") != "" && rank == 1 && m.n < 60 {
 						fmt.Printf("Q: %s\n", q.question)
@@ -184,8 +198,8 @@ func TestXQuAD(t *testing.T) {
 			if m.citations > 0 {
 				exact = float64(m.exact) / float64(m.citations)
 			}
-			line := fmt.Sprintf("xquad %s: questions %d  Recall@1 %.3f  Recall@5 %.3f  MRR %.3f  answer-in-citation %.3f  citation exactness %.3f (%d/%d)",
-				lang, m.n, float64(m.hit1)/n, float64(m.hit5)/n, m.rr/n, float64(m.contained)/n, exact, m.exact, m.citations)
+			line := fmt.Sprintf("xquad %s: questions %d  Recall@1 %.3f  Recall@5 %.3f  MRR %.3f  answer-in-citation %.3f  citation exactness %.3f (%d/%d)  declined unanswerable %.3f  false declines %.3f",
+				lang, m.n, float64(m.hit1)/n, float64(m.hit5)/n, m.rr/n, float64(m.contained)/n, exact, m.exact, m.citations, float64(m.declined)/n, float64(m.falseDeclined)/n)
 			fmt.Println(line)
 			a := anchors[lang]
 			require.Equal(t, m.citations, m.exact, "every citation must be an exact slice")
@@ -203,4 +217,30 @@ func evalConfig() retrieval.Config {
 		return v
 	}
 	return retrieval.Config{RRFK: f("CAIRN_RRF_K"), VectorWeight: f("CAIRN_VECTOR_WEIGHT"), TextWeight: f("CAIRN_TEXT_WEIGHT"), RerankWeight: f("CAIRN_RERANK_WEIGHT"), PhraseWeight: f("CAIRN_PHRASE_WEIGHT"), WindowWeight: f("CAIRN_WINDOW_WEIGHT"), TextCandidates: int(f("CAIRN_TEXT_CANDIDATES")), K1: f("CAIRN_BM25_K1"), B: f("CAIRN_BM25_B"), Fusion: os.Getenv("CAIRN_FUSION")}
+}
+
+// coverageOf is the relevance the extractive answerer measured.
+func coverageOf(res answer.Result) float64 {
+	for _, st := range res.Steps {
+		if c, ok := st.Data["coverage"].(float64); ok {
+			return c
+		}
+	}
+	return 0
+}
+
+// contains reports whether a citation's span holds the gold answer at
+// start (length code points) of document doc.
+func contains(cits []citation.Citation, src []retrieval.Hit, doc uuid.UUID, start, length int) bool {
+	for _, c := range cits {
+		for _, h := range src {
+			if h.ChunkID == c.ChunkID && h.DocumentID == doc {
+				s0 := h.StartOffset + c.StartChar
+				if s0 <= start && start+length <= s0+c.Length {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -24,8 +24,8 @@ func runAsk(ctx context.Context, env *environment, args []string) error {
 	fs.SetOutput(env.stderr)
 	thread := fs.String("thread", "", "thread id to continue (default: a new thread)")
 	folder := fs.String("folder", "", "only documents under this folder")
-	if err := fs.Parse(splitFlags(args, map[string]bool{"thread": true, "folder": true})); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["ask"].summary, args); err != nil {
+		return err
 	}
 	question := strings.TrimSpace(strings.Join(fs.Args(), " "))
 	if question == "" {
@@ -113,6 +113,12 @@ func printCitations(env *environment, cits []citation.Citation) {
 		if c.Source != nil && c.DocumentName != nil && c.VersionNumber != nil && c.MaterializedPath != nil {
 			where = fmt.Sprintf("%s v%d  %s", *c.DocumentName, *c.VersionNumber, *c.MaterializedPath)
 		}
-		fmt.Fprintf(env.stdout, "[%d] %s  chars %d–%d\n    “%s”\n", i+1, where, c.StartChar, c.StartChar+c.Length, c.Quote)
+		// The marker is the "[n]" of the answer text that this citation
+		// backs (numbered in order of first use by the service).
+		n := c.Marker
+		if n == 0 {
+			n = i + 1
+		}
+		fmt.Fprintf(env.stdout, "[%d] %s  chars %d–%d\n    “%s”\n", n, where, c.StartChar, c.StartChar+c.Length, c.Quote)
 	}
 }

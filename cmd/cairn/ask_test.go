@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,4 +50,31 @@ func TestSearchAndAskAgainstTheAPI(t *testing.T) {
 
 	code, _, errOut = runCLI(t, vars, "search")
 	require.Equal(t, 2, code, errOut)
+
+	// A query that starts with "-" is a query, not an unknown flag.
+	code, out, errOut = runCLI(t, vars, "search", "-oxidised black tea", "--mode", "text")
+	require.Equal(t, 0, code, errOut)
+	require.True(t, strings.HasPrefix(out, "1. tea.txt v1"), out)
+	code, out, errOut = runCLI(t, vars, "ask", "--", "-oxidised black tea?")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Black tea is fully oxidised before drying. [1]")
+
+	// Every marker of the text is in the citation list with its number.
+	code, out, errOut = runCLI(t, vars, "ask", "Is green tea steamed and black tea oxidised?")
+	require.Equal(t, 0, code, errOut)
+	text, list, ok := strings.Cut(out, "Citations:\n")
+	require.True(t, ok, out)
+	for _, m := range regexp.MustCompile(`\[\d+\]`).FindAllString(text, -1) {
+		require.Contains(t, list, m+" tea.txt", out)
+	}
+
+	for _, cmd := range []string{"ask", "search", "ingest"} {
+		code, out, errOut = runCLI(t, vars, cmd, "--help")
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, out, "usage: cairn "+cmd)
+		require.Contains(t, out, "-folder")
+	}
+	code, out, _ = runCLI(t, vars, "--help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "commands:")
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,9 +97,22 @@ func (a *httpAPI) getJSON(ctx context.Context, method, path string, body, out an
 // error says nothing about the exchange, so it is dropped.
 func closeBody(body io.Closer) { _ = body.Close() }
 
-// splitFlags moves flags after positional arguments to the front, so
-// that `cairn search QUERY --mode text` parses like `--mode text QUERY`.
-func splitFlags(args []string, valued map[string]bool) []string {
+// errHelp is returned by a command whose --help was asked for: the help
+// is printed and the command exits 0.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses a command's arguments with fs. Flags may follow the
+// positional arguments (`cairn search QUERY --mode text`), and an
+// argument that starts with "-" but names none of fs's flags is
+// positional, so `cairn search "-race flag"` and `cairn ask -S` search for
+// what they say; everything after "--" is positional too. -h, -help and
+// --help print the command's help to standard output (errHelp); a bad
+// flag is a usageError.
+func parseFlags(env *environment, fs *flag.FlagSet, summary string, args []string) error {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: cairn %s\n\nflags:\n", summary)
+		fs.PrintDefaults()
+	}
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -105,16 +120,26 @@ func splitFlags(args []string, valued map[string]bool) []string {
 			pos = append(pos, args[i+1:]...)
 			break
 		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		switch {
+		case !strings.HasPrefix(a, "-") || len(a) == 1:
+			pos = append(pos, a)
+		case name == "h" || name == "help":
+			fs.SetOutput(env.stdout)
+			fs.Usage()
+			return errHelp
+		case fs.Lookup(name) == nil:
+			pos = append(pos, a)
+		default:
 			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if valued[name] && !strings.Contains(a, "=") && i+1 < len(args) {
+			if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); (!ok || !b.IsBoolFlag()) && !hasValue && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
-			continue
 		}
-		pos = append(pos, a)
 	}
-	return append(append(flags, "--"), pos...)
+	if err := fs.Parse(append(append(flags, "--"), pos...)); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
 }

@@ -39,8 +39,8 @@ func runIngest(ctx context.Context, env *environment, args []string) error {
 	tenantFlag := fs.String("tenant", "", "tenant id (default CAIRN_TENANT_ID)")
 	maxFiles := fs.Int("max-files", maxFilesDefault, "refuse to ingest more files than this")
 	deferIndex := fs.Bool("defer-index", false, "drop the model's HNSW index during the load and rebuild it after (large initial loads; vector search is exact and slower meanwhile)")
-	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "concurrency": true, "tenant": true, "max-files": true})); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["ingest"].summary, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usageError{"usage: cairn ingest PATH... [--folder /kb/x] [--concurrency N] [--tenant ID]"}

@@ -81,11 +81,12 @@ func main() {
 }
 
 func run(ctx context.Context, env *environment, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(env.stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -95,6 +96,9 @@ func run(ctx context.Context, env *environment, args []string) int {
 		return 2
 	}
 	err := cmd.run(ctx, env, args[1:])
+	if errors.Is(err, errHelp) {
+		return 0
+	}
 	if err == nil {
 		err = env.outErr
 	}

@@ -20,8 +20,8 @@ func runMigrate(ctx context.Context, env *environment, args []string) (err error
 	fs := flag.NewFlagSet("migrate "+args[0], flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	to := fs.Int64("to", -1, "down: roll back to this version (0 removes every Cairn table)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["migrate"].summary, args[1:]); err != nil {
+		return err
 	}
 	url := env.getenv("DATABASE_URL")
 	if url == "" {

@@ -31,8 +31,8 @@ func runSearch(ctx context.Context, env *environment, args []string) error {
 	folder := fs.String("folder", "", "only documents under this folder")
 	mode := fs.String("mode", string(retrieval.Hybrid), "hybrid, vector or text")
 	topK := fs.Int("top-k", searchTopKDefault, "number of results")
-	if err := fs.Parse(splitFlags(args, map[string]bool{"folder": true, "mode": true, "top-k": true})); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["search"].summary, args); err != nil {
+		return err
 	}
 	query := strings.TrimSpace(strings.Join(fs.Args(), " "))
 	if query == "" {

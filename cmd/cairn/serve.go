@@ -19,8 +19,8 @@ func init() {
 func runServe(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["serve"].summary, args); err != nil {
+		return err
 	}
 	cfg, err := env.config()
 	if err != nil {

@@ -28,8 +28,8 @@ func runTenant(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("tenant "+action, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	keyFile := fs.String("key-file", "", "bootstrap: file holding the default tenant's API key")
-	if err := fs.Parse(rest); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["tenant"].summary, rest); err != nil {
+		return err
 	}
 	if action == "create" && fs.NArg() != 1 {
 		return usageError{"usage: cairn tenant create NAME"}

@@ -87,8 +87,8 @@ func runWorker(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	n := fs.Int("workers", 0, "concurrent jobs (default CAIRN_WORKERS, at least 1)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(env, fs, commands["worker"].summary, args); err != nil {
+		return err
 	}
 	cfg, err := env.config()
 	if err != nil {
