@@ -57,9 +57,11 @@ func newAskServerEnv(t *testing.T, a answer.Answerer, env map[string]string) ask
 	s, err := retrieval.New(pool, embed.NewHashing(), retrieval.Config{})
 	require.NoError(t, err)
 	tenant, key := testdb.Tenant(t, pool)
+	queue := asktest.Queue() // the replicas of one deployment share it
 	build := func(t *testing.T) *api.Server {
 		return api.New(api.Deps{Config: cfg, Pool: pool, Tenants: tenants.NewStore(pool), Ingest: svc,
-			Threads: threads.NewStore(pool), Search: s, Ask: asktest.Service(t, pool, s, a, ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: 2})})
+			Threads: threads.NewStore(pool), Search: s, Ask: asktest.Service(t, pool, s, a,
+				ask.Config{GenerationTimeout: ask.GenerationTimeout(cfg.ModelTimeout), Workers: 2, Queue: queue})})
 	}
 	srv := build(t)
 	return askServer{h: srv.Handler(), server: srv, ingest: svc, tenant: tenant, key: key,
