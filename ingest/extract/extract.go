@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -286,7 +288,7 @@ func pdfText(ctx context.Context, data []byte, lim Limits) (out Result, err erro
 			out, err = Result{}, parseFailed("PDF", fmt.Errorf("%v", r))
 		}
 	}()
-	rd, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	rd, err := openPDF(data)
 	if err != nil {
 		return Result{}, parseFailed("PDF", err)
 	}
@@ -387,4 +389,69 @@ func contentSize(ctx context.Context, v pdf.Value, budget int64) (int64, error) 
 func parseFailed(kind string, err error) error {
 	return &apperr.Error{Kind: apperr.Unprocessable, Code: CodeExtractionFailed,
 		Message: fmt.Sprintf("the %s could not be parsed: %v", kind, err), Err: err}
+}
+
+// openPDF opens data as a PDF, recovering what a viewer recovers: bytes
+// after the last %%EOF are dropped, and a cross-reference table that
+// does not lead to the objects is rebuilt from the "N G obj" headers of
+// the file (classic PDFs; objects inside object streams are not found).
+func openPDF(data []byte) (*pdf.Reader, error) {
+	rd, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err == nil {
+		return rd, nil
+	}
+	first := err
+	if i := bytes.LastIndex(data, []byte("%%EOF")); i > 0 && len(bytes.TrimSpace(data[i+5:])) > 0 {
+		data = data[:i+5]
+		if rd, err := pdf.NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
+			return rd, nil
+		}
+	}
+	if fixed, ok := rebuildXref(data); ok {
+		if rd, err := pdf.NewReader(bytes.NewReader(fixed), int64(len(fixed))); err == nil {
+			return rd, nil
+		}
+	}
+	return nil, first
+}
+
+var (
+	objHeader = regexp.MustCompile(`(?m)(?:^|[\r\n])(\d{1,10})[ \t]+(\d{1,5})[ \t]+obj\b`)
+	rootRef   = regexp.MustCompile(`/Root[ \t\r\n]+(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+R`)
+)
+
+// rebuildXref appends a cross-reference table built from the objects'
+// headers, and a trailer naming the document catalog, to data.
+func rebuildXref(data []byte) ([]byte, bool) {
+	root := rootRef.FindSubmatch(data)
+	if root == nil {
+		return nil, false
+	}
+	offsets := map[int]int{}
+	maxObj := 0
+	for _, m := range objHeader.FindAllSubmatchIndex(data, -1) {
+		n, err := strconv.Atoi(string(data[m[2]:m[3]]))
+		if err != nil || n <= 0 || n > 10_000_000 {
+			continue
+		}
+		offsets[n] = m[2] // the last definition of an object wins, as in an update
+		maxObj = max(maxObj, n)
+	}
+	if len(offsets) == 0 {
+		return nil, false
+	}
+	var b bytes.Buffer
+	b.Write(data)
+	b.WriteString("\n")
+	start := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", maxObj+1)
+	for n := 1; n <= maxObj; n++ {
+		if off, ok := offsets[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n \n", off)
+		} else {
+			b.WriteString("0000000000 65535 f \n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root %s %s R >>\nstartxref\n%d\n%%%%EOF\n", maxObj+1, root[1], root[2], start)
+	return b.Bytes(), true
 }

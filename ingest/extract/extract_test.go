@@ -1,6 +1,7 @@
 package extract_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -190,4 +191,27 @@ func TestHTMLStopsAtTheCharacterBudget(t *testing.T) {
 	r, err := extract.Extract(extract.MimeHTML, []byte(page), extract.Limits{MaxChars: 400_000})
 	require.NoError(t, err)
 	require.Contains(t, r.Text, "Granite rivers and glaciers.\n\nGranite")
+}
+
+// A PDF with bytes after its %%EOF (a mail gateway's footer, a second
+// download appended) or with a damaged cross-reference table opens in a
+// viewer; extraction recovers it too.
+func TestPDFRecoversTrailingBytesAndADamagedXref(t *testing.T) {
+	t.Parallel()
+	doc := pdftest.Build(pdftest.TextPage("Granite forms from magma."), pdftest.TextPage("Rivers carve valleys."))
+	trailing := append(append([]byte{}, doc...), []byte(strings.Repeat("-- sent from the gateway, not part of the file --\n", 40))...)
+	res, err := extract.Extract(extract.MimePDF, trailing, extract.Limits{MaxChars: 10_000})
+	require.NoError(t, err, "trailing bytes after %%EOF")
+	require.Contains(t, res.Text, "Granite forms from magma.")
+	require.Contains(t, res.Text, "Rivers carve valleys.")
+
+	i := bytes.LastIndex(doc, []byte("startxref"))
+	require.Positive(t, i)
+	damaged := append(append([]byte{}, doc[:i]...), []byte("startxref\n999999\n%%EOF\n")...)
+	res, err = extract.Extract(extract.MimePDF, damaged, extract.Limits{MaxChars: 10_000})
+	require.NoError(t, err, "a startxref that points nowhere")
+	require.Contains(t, res.Text, "Rivers carve valleys.")
+
+	_, err = extract.Extract(extract.MimePDF, []byte("%PDF-1.4\nnot really a PDF\n"), extract.Limits{MaxChars: 10_000})
+	require.Error(t, err, "a broken file still fails clearly")
 }
