@@ -113,3 +113,49 @@ func TestSeedMessageFieldsRejectBadInput(t *testing.T) {
 	require.NoError(t, f.pool.QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE tenant_id = $1`, f.tenant).Scan(&count))
 	require.Zero(t, count, "nothing stored")
 }
+
+// Content as parts (seed 002): text, an image by attachment id, a tool
+// call, a tool result; text defaults to the text parts.
+func TestContentParts(t *testing.T) {
+	t.Parallel()
+	f := setupThreads(t)
+	th := f.newThread(t, map[string]any{})
+	target := "/v1/threads/" + th.ID.String() + "/messages"
+	rec := f.call(t, http.MethodPost, target, map[string]any{"role": "user", "content": map[string]any{"text": "a note"},
+		"attachments": []any{map[string]any{"name": "n.txt", "mime_type": "text/plain", "data": "aGVsbG8="}}})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	att := decodeBody[threads.Message](t, rec).Attachments[0].ID
+	rec = f.call(t, http.MethodPost, target, map[string]any{"role": "user", "content": map[string]any{"parts": []any{
+		map[string]any{"type": "text", "text": "What is in this file?"},
+		map[string]any{"type": "image", "attachment_id": att},
+		map[string]any{"type": "text", "text": "Be brief."},
+	}}})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	m := decodeBody[threads.Message](t, rec)
+	require.Equal(t, "What is in this file?\n\nBe brief.", m.Content.Text)
+	require.Len(t, m.Content.Parts, 3)
+	require.Equal(t, att, *m.Content.Parts[1].AttachmentID)
+	got := decodeBody[threads.Message](t, f.call(t, http.MethodGet, target+"/"+m.ID.String(), nil))
+	require.Equal(t, m.Content, got.Content)
+
+	rec = f.call(t, http.MethodPost, target, map[string]any{"role": "tool", "tool_call_id": "c1", "content": map[string]any{"text": "ok",
+		"parts": []any{map[string]any{"type": "tool_result", "tool_call_id": "c1", "content": "42"}}}})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+
+	for name, tc := range map[string]struct {
+		body  map[string]any
+		field string
+	}{
+		"NeitherTextNorParts": {map[string]any{"role": "user", "content": map[string]any{}}, "content.text"},
+		"UnknownAttachment":   {map[string]any{"role": "user", "content": map[string]any{"text": "x", "parts": []any{map[string]any{"type": "image", "attachment_id": uuid.NewString()}}}}, "content.parts[0].attachment_id"},
+		"UnknownType":         {map[string]any{"role": "user", "content": map[string]any{"text": "x", "parts": []any{map[string]any{"type": "video"}}}}, "content.parts[0].type"},
+		"ToolResultOnUser":    {map[string]any{"role": "user", "content": map[string]any{"text": "x", "parts": []any{map[string]any{"type": "tool_result", "tool_call_id": "c", "content": "r"}}}}, "content.parts[0].type"},
+		"BlankTextPart":       {map[string]any{"role": "user", "content": map[string]any{"parts": []any{map[string]any{"type": "text", "text": " "}}}}, "content.parts[0].text"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := f.call(t, http.MethodPost, target, tc.body)
+			require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), `"field":"`+tc.field+`"`)
+		})
+	}
+}

@@ -134,6 +134,7 @@ type messageContentRequest struct {
 	IsError    bool                `json:"is_error"`
 	Citations  []citation.Citation `json:"citations"`
 	References []threads.Reference `json:"references"`
+	Parts      []threads.Part      `json:"parts"`
 }
 
 type attachmentRequest struct {
@@ -167,8 +168,8 @@ func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
 	if r.Role == nil {
 		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "role", "role is required")
 	}
-	if r.Content == nil || r.Content.Text == nil {
-		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text is required")
+	if r.Content == nil || (r.Content.Text == nil && len(r.Content.Parts) == 0) {
+		return in, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text (or content.parts) is required")
 	}
 	if r.MessageID != nil {
 		id, err := uuid.Parse(*r.MessageID)
@@ -178,7 +179,10 @@ func (r createMessageRequest) toNewMessage() (threads.NewMessage, error) {
 		in.ID = &id
 	}
 	in.Role = threads.Role(*r.Role)
-	in.Text = *r.Content.Text
+	if r.Content.Text != nil {
+		in.Text = *r.Content.Text
+	}
+	in.Parts = r.Content.Parts
 	in.IsError = r.Content.IsError
 	in.Citations = r.Content.Citations
 	in.References = r.Content.References

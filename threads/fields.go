@@ -64,8 +64,29 @@ type ToolCall struct {
 	} `json:"function"`
 }
 
+// MaxParts bounds a message's content parts.
+const MaxParts = 64
+
+// Part is one part of a message's content (seed 002): text, an image (an
+// attachment of the thread), a tool call, or a tool's result.
+type Part struct {
+	// Type is text, image, tool_call or tool_result.
+	Type string `json:"type"`
+	// Text is a text part's text.
+	Text *string `json:"text,omitempty"`
+	// AttachmentID is an image part's attachment (of this thread).
+	AttachmentID *uuid.UUID `json:"attachment_id,omitempty"`
+	// ToolCall is a tool_call part's call (ASSISTANT messages).
+	ToolCall *ToolCall `json:"tool_call,omitempty"`
+	// ToolCallID and Content are a tool_result part's call and result
+	// (TOOL messages).
+	ToolCallID *string `json:"tool_call_id,omitempty"`
+	Content    *string `json:"content,omitempty"`
+}
+
 // stored is the part of SeedFields kept in messages.fields.
 type stored struct {
+	Parts             []Part     `json:"parts,omitempty"`
 	Name              *string    `json:"name,omitempty"`
 	ToolCalls         []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID        *string    `json:"tool_call_id,omitempty"`
@@ -75,8 +96,8 @@ type stored struct {
 	SenderID          *string    `json:"sender_id,omitempty"`
 }
 
-func (f SeedFields) stored() stored {
-	return stored{Name: f.Name, ToolCalls: f.ToolCalls, ToolCallID: f.ToolCallID, Depth: f.Depth,
+func (f SeedFields) stored(parts []Part) stored {
+	return stored{Parts: parts, Name: f.Name, ToolCalls: f.ToolCalls, ToolCallID: f.ToolCallID, Depth: f.Depth,
 		Thinking: f.Thinking, ThinkingSignature: f.ThinkingSignature, SenderID: f.SenderID}
 }
 
@@ -97,6 +118,7 @@ func (m *Message) readFields(fields []byte, tags []string, parent *uuid.UUID) er
 	if tags == nil {
 		tags = []string{}
 	}
+	m.Content.Parts = st.Parts
 	m.SeedFields = SeedFields{Name: st.Name, ToolCalls: st.ToolCalls, ToolCallID: st.ToolCallID, Depth: st.Depth,
 		Thinking: st.Thinking, ThinkingSignature: st.ThinkingSignature, SenderID: st.SenderID,
 		ParentMessageID: parent, Tags: tags, Checksum: checksum(m.Content.Text)}
@@ -214,4 +236,79 @@ func tagsArg(tags []string) []string {
 		return []string{}
 	}
 	return tags
+}
+
+// TextOfParts is the text of a message given as parts: its text parts,
+// separated by blank lines ("" when it has none).
+func TextOfParts(parts []Part) string {
+	var texts []string
+	for _, p := range parts {
+		if p.Type == "text" && p.Text != nil {
+			texts = append(texts, *p.Text)
+		}
+	}
+	return strings.Join(texts, "\n\n")
+}
+
+// validateParts checks the content parts of a message of role.
+func validateParts(parts []Part, role Role) error {
+	if len(parts) > MaxParts {
+		return apperr.Unprocessablef(apperr.CodeValidationFailed, "content.parts", "at most %d content parts", MaxParts)
+	}
+	for i, p := range parts {
+		field := fmt.Sprintf("content.parts[%d]", i)
+		bad := func(sub, format string, args ...any) error {
+			return apperr.Unprocessablef(apperr.CodeValidationFailed, field+sub, field+sub+" "+format, args...)
+		}
+		switch p.Type {
+		case "text":
+			if p.Text == nil || strings.TrimSpace(*p.Text) == "" || utf8.RuneCountInString(*p.Text) > MaxTextChars {
+				return bad(".text", "must be 1 to %d characters", MaxTextChars)
+			}
+		case "image":
+			if p.AttachmentID == nil {
+				return bad(".attachment_id", "is required: an image part names an attachment of the thread")
+			}
+		case "tool_call":
+			if role != RoleAssistant {
+				return bad(".type", "tool_call parts are for ASSISTANT messages")
+			}
+			if p.ToolCall == nil {
+				return bad(".tool_call", "is required")
+			}
+			if _, err := validateFields(SeedFields{ToolCalls: []ToolCall{*p.ToolCall}}, RoleAssistant); err != nil {
+				return bad(".tool_call", "must have an id, type function and a function name")
+			}
+		case "tool_result":
+			if role != RoleTool {
+				return bad(".type", "tool_result parts are for TOOL messages")
+			}
+			if p.ToolCallID == nil || strings.TrimSpace(*p.ToolCallID) == "" || p.Content == nil {
+				return bad("", "needs tool_call_id and content")
+			}
+		default:
+			return bad(".type", "must be text, image, tool_call or tool_result, got %q", p.Type)
+		}
+	}
+	return nil
+}
+
+// checkPartAttachments checks that each image part names an attachment
+// of the thread.
+func checkPartAttachments(ctx context.Context, q DB, tenantID, threadID uuid.UUID, parts []Part) error {
+	for i, p := range parts {
+		if p.Type != "image" {
+			continue
+		}
+		var n int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM message_attachments WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`,
+			tenantID, threadID, *p.AttachmentID).Scan(&n); err != nil {
+			return fmt.Errorf("read attachment: %w", err)
+		}
+		if n == 0 {
+			field := fmt.Sprintf("content.parts[%d].attachment_id", i)
+			return apperr.Unprocessablef(apperr.CodeValidationFailed, field, "%s %s is not an attachment of this thread", field, *p.AttachmentID)
+		}
+	}
+	return nil
 }

@@ -73,6 +73,8 @@ type Content struct {
 	IsError    bool                `json:"is_error"`
 	Citations  []citation.Citation `json:"citations"`
 	References []EnrichedReference `json:"references"`
+	// Parts are the content as parts (seed 002), or nil: text alone.
+	Parts []Part `json:"parts"`
 }
 
 // Message is a message as read.
@@ -118,6 +120,8 @@ type NewMessage struct {
 	Attachments []NewAttachment
 	// Fields are the seed message fields (Checksum is ignored: computed).
 	Fields SeedFields
+	// Parts are the content as parts; Text is then their text when empty.
+	Parts []Part
 	// Pending creates the answer to AnswerTo, pending and without text
 	// (CompleteAnswer stores it). Internal: not a client field.
 	Pending bool
@@ -185,6 +189,12 @@ func (in NewMessage) validate(maxImageBytes int) (NewMessage, []preparedAttachme
 	if in.Fields, err = validateFields(in.Fields, role); err != nil {
 		return in, nil, err
 	}
+	if err := validateParts(in.Parts, role); err != nil {
+		return in, nil, err
+	}
+	if in.Text == "" {
+		in.Text = TextOfParts(in.Parts)
+	}
 	if !utf8.ValidString(in.Text) {
 		return in, nil, apperr.Unprocessablef(apperr.CodeValidationFailed, "content.text", "content.text must be valid UTF-8")
 	}
@@ -234,6 +244,9 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 		}
 	}
 	if err := checkParent(ctx, q, tenantID, threadID, in.Fields.ParentMessageID); err != nil {
+		return Message{}, false, err
+	}
+	if err := checkPartAttachments(ctx, q, tenantID, threadID, in.Parts); err != nil {
 		return Message{}, false, err
 	}
 	if err := citation.Validate(ctx, q, tenantID, in.Citations, "content.citations"); err != nil {
@@ -290,7 +303,7 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 	}
 	refsJSON, _ := json.Marshal(refs)
 	citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
-	fieldsJSON, _ := json.Marshal(in.Fields.stored())
+	fieldsJSON, _ := json.Marshal(in.Fields.stored(in.Parts))
 	status := StatusCompleted
 	if in.Pending {
 		status = StatusPending
