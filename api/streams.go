@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -86,20 +85,8 @@ func (s *Server) threadEvents(c *gin.Context) {
 	c.Writer.Flush()
 	ctx, cancel := s.streamContext(c)
 	defer cancel()
-	err := s.deps.Ask.Hub().Follow(ctx, tenantID(c), threadID, after, events.Filter{}, streamKeepalive,
-		func(ev events.Event) bool {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return false
-			}
-			_, err = fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, b)
-			c.Writer.Flush()
-			return err == nil
-		}, func() error {
-			_, err := fmt.Fprint(c.Writer, ": keepalive\n\n")
-			c.Writer.Flush()
-			return err
-		})
+	err := s.deps.Ask.Hub().WriteSSE(ctx, c.Writer, c.Writer.Flush, tenantID(c), threadID, after, events.Filter{}, streamKeepalive,
+		func(ev events.Event) any { return ev })
 	if err != nil && ctx.Err() == nil {
 		s.log.WarnContext(ctx, "thread event stream ended", "error", err)
 	}

@@ -2,7 +2,9 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -189,4 +191,28 @@ func (h *Hub) Notify(tenant, thread uuid.UUID) {
 	if h != nil {
 		h.wake(key(tenant, thread))
 	}
+}
+
+// WriteSSE writes the thread's events after seq after (matching f) to w
+// as Server-Sent Events, as they are appended: `id: <seq>`, `event:
+// <type>`, `data: <payload(ev) as JSON>`, calling flush after each, and a
+// `: keepalive` comment after each idle keepalive interval. It stops
+// (nil) when a write fails or a payload does not encode; otherwise it
+// returns Follow's error (ctx's when it ends).
+func (h *Hub) WriteSSE(ctx context.Context, w io.Writer, flush func(), tenant, thread uuid.UUID, after int64, f Filter,
+	keepalive time.Duration, payload func(Event) any) error {
+	return h.Follow(ctx, tenant, thread, after, f, keepalive,
+		func(ev Event) bool {
+			b, err := json.Marshal(payload(ev))
+			if err != nil {
+				return false
+			}
+			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, b)
+			flush()
+			return err == nil
+		}, func() error {
+			_, err := io.WriteString(w, ": keepalive\n\n")
+			flush()
+			return err
+		})
 }

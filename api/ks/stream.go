@@ -3,7 +3,6 @@ package ks
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -130,20 +129,10 @@ func (h *handler) stream(c *gin.Context) {
 	hd.Set("X-Accel-Buffering", "no")
 	c.Status(http.StatusOK)
 	c.Writer.Flush()
-	err = h.Ask.Hub().Follow(ctx, tenant, threadID, after, events.Filter{}, keepalive,
-		func(ev events.Event) bool {
-			b, err := json.Marshal(StreamEvent{EntryID: strconv.FormatInt(ev.Seq, 10), Type: ev.Type, ThreadID: ev.ThreadID,
-				MessageID: ev.MessageID, CreatedAt: ev.CreatedAt, Data: h.payload(ctx, tenant, ev)})
-			if err != nil {
-				return false
-			}
-			_, err = fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, b)
-			c.Writer.Flush()
-			return err == nil
-		}, func() error {
-			_, err := fmt.Fprint(c.Writer, ": keepalive\n\n")
-			c.Writer.Flush()
-			return err
+	err = h.Ask.Hub().WriteSSE(ctx, c.Writer, c.Writer.Flush, tenant, threadID, after, events.Filter{}, keepalive,
+		func(ev events.Event) any {
+			return StreamEvent{EntryID: strconv.FormatInt(ev.Seq, 10), Type: ev.Type, ThreadID: ev.ThreadID,
+				MessageID: ev.MessageID, CreatedAt: ev.CreatedAt, Data: h.payload(ctx, tenant, ev)}
 		})
 	if err != nil && ctx.Err() == nil {
 		h.Logger.WarnContext(ctx, "knowledge stack thread stream ended", "error", err)
