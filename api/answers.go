@@ -34,6 +34,10 @@ type userMessageRequest struct {
 		TopK       int    `json:"top_k"`
 	} `json:"retrieval"`
 	Model string `json:"model"`
+	// The seed fields of the question (seed 004).
+	ParentMessageID *string    `json:"parent_message_id"`
+	SenderID        *string    `json:"sender_id"`
+	Tags            []string   `json:"tags"`
 }
 
 type userMessageResponse struct {
@@ -58,7 +62,16 @@ func (s *Server) userMessage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	q := ask.Question{MessageID: req.MessageID, Text: req.Content.Text, Model: req.Model}
+	q := ask.Question{MessageID: req.MessageID, Text: req.Content.Text, Model: req.Model,
+		SenderID: req.SenderID, Tags: req.Tags}
+	if req.ParentMessageID != nil {
+		id, err := uuid.Parse(*req.ParentMessageID)
+		if err != nil || len(*req.ParentMessageID) != 36 {
+			s.fail(c, apperr.Invalidf(CodeInvalidID, "parent_message_id", "parent_message_id must be a UUID, got %q", *req.ParentMessageID))
+			return
+		}
+		q.ParentMessageID = &id
+	}
 	if req.Retrieval != nil {
 		q.PathPrefix, q.TopK = req.Retrieval.PathPrefix, req.Retrieval.TopK
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cairn-rag/cairn/answer"
@@ -27,7 +28,7 @@ func problemField(t *testing.T, body []byte) (code, field string) {
 // messageCount is how many messages the thread holds.
 func (a askServer) messageCount(t *testing.T, th string) int {
 	t.Helper()
-	code, body := a.do(t, "GET", "/v1/threads/"+th+"/messages?limit=100", nil)
+	code, body := a.do(t, "GET", "/v1/threads/"+th+"/messages?limit=100&branch=all", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
 	var page threads.MessagePage
 	require.NoError(t, json.Unmarshal(body, &page))
@@ -147,4 +148,66 @@ func TestAnswerThinkingFromReasoningContent(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &p))
 	require.Nil(t, p.AssistantMessage.Thinking)
 	require.Contains(t, string(body), `"thinking":null`)
+}
+
+// A question may name its parent (seed 004): posted after an earlier
+// answer, it starts a sibling branch with its own answer, which is
+// generated from that branch's conversation only.
+func TestUserMessageOnABranch(t *testing.T) {
+	t.Parallel()
+	m := newRecordingModel(t, parisAnswer, 0)
+	a := newAskServer(t, answer.NewOpenAI(answer.OpenAIConfig{BaseURL: m.srv.URL, Model: "m", Timeout: 5 * time.Second}))
+	a.upload(t, "/kb", "paris.txt", parisV1)
+	th := a.thread(t)
+	ask := func(body map[string]any) pair {
+		t.Helper()
+		code, raw := a.do(t, "POST", "/v1/threads/"+th+"/user_message", body)
+		require.Equal(t, http.StatusCreated, code, string(raw))
+		var p pair
+		require.NoError(t, json.Unmarshal(raw, &p))
+		return p
+	}
+	first := ask(map[string]any{"content": map[string]any{"text": "What is the capital of France?"}, "sender_id": "u-7", "tags": []string{"geo"}})
+	require.Equal(t, "u-7", *first.UserMessage.SenderID)
+	require.Equal(t, []string{"geo"}, first.UserMessage.Tags)
+	old := ask(map[string]any{"content": map[string]any{"text": "Tell me about the Seine river"}})
+	again := ask(map[string]any{"content": map[string]any{"text": "Tell me about the city's residents"}, "parent_message_id": first.AssistantMessage.ID})
+	require.Equal(t, first.AssistantMessage.ID, *again.UserMessage.ParentMessageID)
+	require.Equal(t, []uuid.UUID{old.UserMessage.ID, again.UserMessage.ID}, again.UserMessage.SiblingIDs)
+	m.mu.Lock()
+	sent, _ := json.Marshal(m.bodies[len(m.bodies)-1]["messages"])
+	m.mu.Unlock()
+	require.Contains(t, string(sent), "What is the capital of France?")
+	require.NotContains(t, string(sent), "Tell me about the Seine river", "the other branch is not the answer's conversation")
+
+	code, body := a.do(t, "GET", "/v1/threads/"+th+"/messages?sort_dir=asc", nil)
+	require.Equal(t, http.StatusOK, code)
+	var page threads.MessagePage
+	require.NoError(t, json.Unmarshal(body, &page))
+	var ids []uuid.UUID
+	for _, msg := range page.Data {
+		ids = append(ids, msg.ID)
+	}
+	require.Equal(t, []uuid.UUID{first.UserMessage.ID, first.AssistantMessage.ID, again.UserMessage.ID, again.AssistantMessage.ID}, ids)
+
+	before := a.messageCount(t, th)
+	for name, tc := range map[string]struct {
+		parent any
+		status int
+	}{
+		"NotAUUID":       {"m-1", http.StatusBadRequest},
+		"NotInTheThread": {uuid.NewString(), http.StatusUnprocessableEntity},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, body := a.do(t, "POST", "/v1/threads/"+th+"/user_message", map[string]any{"content": map[string]any{"text": "x"}, "parent_message_id": tc.parent})
+			require.Equal(t, tc.status, code, string(body))
+			_, field := problemField(t, body)
+			require.Equal(t, "parent_message_id", field)
+		})
+	}
+	code, body = a.do(t, "POST", "/v1/threads/"+th+"/user_message", map[string]any{"content": map[string]any{"text": "x"}, "sender_id": " "})
+	require.Equal(t, http.StatusUnprocessableEntity, code, string(body))
+	_, field := problemField(t, body)
+	require.Equal(t, "sender_id", field)
+	require.Equal(t, before, a.messageCount(t, th))
 }

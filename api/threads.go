@@ -275,7 +275,7 @@ func queryTime(c *gin.Context, name string) (*time.Time, error) {
 }
 
 // messageListParams are the query parameters of GET .../messages.
-var messageListParams = []string{"limit", "offset", "before", "after", "with_details", "sort_dir", "role", "tag"}
+var messageListParams = []string{"limit", "offset", "before", "after", "with_details", "sort_dir", "role", "tag", "branch", "leaf_id"}
 
 func (s *Server) listMessages(c *gin.Context) {
 	threadID, err := pathUUID(c, "thread_id")
@@ -301,6 +301,25 @@ func (s *Server) listMessages(c *gin.Context) {
 			return
 		}
 		o.Tag = tags[0]
+	}
+	switch b := threads.BranchMode(c.Query("branch")); b {
+	case "", threads.BranchActive, threads.BranchAll:
+		o.Branch = b
+	default:
+		s.fail(c, apperr.Invalidf(CodeInvalidParameter, "branch", "branch must be %s or %s, got %q", threads.BranchActive, threads.BranchAll, b))
+		return
+	}
+	if raw, ok := c.GetQuery("leaf_id"); ok {
+		id, err := uuid.Parse(raw)
+		if err != nil || len(raw) != 36 {
+			s.fail(c, apperr.Invalidf(CodeInvalidID, "leaf_id", "leaf_id must be a UUID, got %q", raw))
+			return
+		}
+		if o.Branch == threads.BranchAll {
+			s.fail(c, apperr.Invalidf(CodeInvalidParameter, "leaf_id", "leaf_id selects one branch; it cannot be combined with branch=all"))
+			return
+		}
+		o.LeafID = &id
 	}
 	if o.Limit, err = queryInt(c, "limit", threads.ListLimitDefault, 1, threads.ListLimitMax); err != nil {
 		s.fail(c, err)
@@ -393,16 +412,25 @@ func (s *Server) updateMessage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p := threads.MessagePatch{Details: req.Details, Metadata: req.Metadata}
-	if req.Content != nil {
-		p.Text, p.IsError, p.Citations, p.References = req.Content.Text, req.Content.IsError, req.Content.Citations, req.Content.References
-	}
-	m, err := s.deps.Threads.UpdateMessage(c.Request.Context(), tenantID(c), threadID, messageID, p)
+	inPlace, err := queryBool(c, "in_place", false)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, m)
+	p := threads.MessagePatch{Details: req.Details, Metadata: req.Metadata}
+	if req.Content != nil {
+		p.Text, p.IsError, p.Citations, p.References = req.Content.Text, req.Content.IsError, req.Content.Citations, req.Content.References
+	}
+	m, sibling, err := s.deps.Threads.EditMessage(c.Request.Context(), tenantID(c), threadID, messageID, p, inPlace)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if sibling {
+		status = http.StatusCreated
+	}
+	c.JSON(status, m)
 }
 
 func (s *Server) deleteMessage(c *gin.Context) {

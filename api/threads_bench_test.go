@@ -82,7 +82,7 @@ FROM rows`, tenant, th.ID, th.PathPartID, messages, th.MaterializedPath, ids); e
 
 	rawSQL := threads.ListMessagesSQL(true)
 	if os.Getenv("CAIRN_BENCH_EXPLAIN") != "" {
-		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+rawSQL, tenant, th.ID, 21, 0, nil, nil, nil)
+		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+rawSQL, tenant, th.ID, 21, 0, nil, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,7 +98,7 @@ FROM rows`, tenant, th.ID, th.PathPartID, messages, th.MaterializedPath, ids); e
 		run  func() error
 	}{
 		{"raw SQL (same enriched query, rows not decoded)", func() error {
-			rows, err := pool.Query(ctx, rawSQL, tenant, th.ID, 21, 0, nil, nil, nil)
+			rows, err := pool.Query(ctx, rawSQL, tenant, th.ID, 21, 0, nil, nil, nil, nil)
 			if err != nil {
 				return err
 			}

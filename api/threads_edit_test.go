@@ -31,7 +31,7 @@ func TestMessageEditDeleteAndOrdersOverHTTP(t *testing.T) {
 	require.Equal(t, []string{"three", "two", "one"}, texts(base))
 	require.Equal(t, []string{"one", "two", "three"}, texts(base+"?sort_dir=asc"))
 
-	rec := f.call(t, http.MethodPatch, base+"/"+ids[0], map[string]any{"content": map[string]any{"text": "uno"}, "metadata": map[string]any{"lang": "it"}})
+	rec := f.call(t, http.MethodPatch, base+"/"+ids[0]+"?in_place=true", map[string]any{"content": map[string]any{"text": "uno"}, "metadata": map[string]any{"lang": "it"}})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Equal(t, "uno", decodeBody[threads.Message](t, rec).Content.Text)
 

@@ -201,6 +201,12 @@ type Question struct {
 	Model string
 	// Temperature is the model's sampling temperature (nil: its default).
 	Temperature *float32
+	// ParentMessageID is the message the question follows (a branch;
+	// nil: the thread's latest message).
+	ParentMessageID *uuid.UUID
+	// SenderID names who asks (seed 004); Tags label the question.
+	SenderID *string
+	Tags     []string
 }
 
 // EventType names an Event.
@@ -285,7 +291,8 @@ func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Ques
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 	user, created, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, threads.NewMessage{
-		ID: q.MessageID, Role: threads.RoleUser, Text: q.Text, Fields: threads.SeedFields{Model: override}})
+		ID: q.MessageID, Role: threads.RoleUser, Text: q.Text, Fields: threads.SeedFields{Model: override,
+			ParentMessageID: q.ParentMessageID, SenderID: q.SenderID, Tags: q.Tags}})
 	if err != nil {
 		return Submission{}, err
 	}
@@ -544,7 +551,7 @@ func (s *Service) details(user threads.Message, steps []answer.Step) json.RawMes
 
 // history returns the conversation before user, oldest first.
 func (s *Service) history(ctx context.Context, tenant, threadID uuid.UUID, user threads.Message) ([]answer.Turn, error) {
-	conv, err := s.threads.Conversation(ctx, nil, tenant, threadID, s.cfg.HistoryMessages)
+	conv, err := s.threads.Conversation(ctx, nil, tenant, threadID, s.cfg.HistoryMessages, &user.ID)
 	if err != nil {
 		return nil, err
 	}

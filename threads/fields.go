@@ -98,6 +98,8 @@ type stored struct {
 	ThinkingSignature *string    `json:"thinking_signature,omitempty"`
 	SenderID          *string    `json:"sender_id,omitempty"`
 	Model             *string    `json:"model,omitempty"`
+	// BranchRoot marks a root of the thread's tree (branches.go).
+	BranchRoot bool `json:"branch_root,omitempty"`
 }
 
 func (f SeedFields) stored(parts []Part) stored {

@@ -96,6 +96,9 @@ type Message struct {
 	Attachments      []Attachment    `json:"attachments"`
 	Metadata         json.RawMessage `json:"metadata"`
 	SeedFields
+	// SiblingIDs are the messages with this one's parent, itself
+	// included, oldest first (see branches.go).
+	SiblingIDs []uuid.UUID `json:"sibling_ids"`
 }
 
 // NewMessage is the input of CreateMessage.
@@ -127,6 +130,9 @@ type NewMessage struct {
 	Pending bool
 	// AnswerTo is the USER message a pending answer answers.
 	AnswerTo *uuid.UUID
+	// BranchRoot stores the message as a root of the thread's tree (the
+	// sibling of a first message; see branches.go). Internal.
+	BranchRoot bool
 }
 
 // ListOptions selects a page of messages. Pages are newest first unless
@@ -149,6 +155,11 @@ type ListOptions struct {
 	Role Role
 	// Tag keeps the messages with that tag ("" for all).
 	Tag string
+	// Branch is BranchActive (the default: the active branch) or
+	// BranchAll; LeafID, when set, selects the path to that message
+	// instead (see branches.go).
+	Branch BranchMode
+	LeafID *uuid.UUID
 }
 
 // tagArg is the SQL argument of a tag filter: NULL for all messages.
@@ -303,7 +314,9 @@ VALUES ($1, $2, $3, $4, 'message', $5, $6, $6)`, tenantID, ppID, threadPP, name,
 	}
 	refsJSON, _ := json.Marshal(refs)
 	citsJSON, _ := json.Marshal(citation.Raw(in.Citations))
-	fieldsJSON, _ := json.Marshal(in.Fields.stored(in.Parts))
+	st := in.Fields.stored(in.Parts)
+	st.BranchRoot = in.BranchRoot
+	fieldsJSON, _ := json.Marshal(st)
 	status := StatusCompleted
 	if in.Pending {
 		status = StatusPending
@@ -404,13 +417,14 @@ FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_par
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR role = $6)
-    AND ($7::text IS NULL OR tags @> ARRAY[$7::text])
+    AND ($7::text IS NULL OR tags @> ARRAY[$7::text]) AND ($8::uuid[] IS NULL OR id = ANY($8))
   ORDER BY created_at DESC, sequence DESC LIMIT $3 OFFSET $4)`
 	listPageOldest = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s
   FROM messages WHERE tenant_id = $1 AND thread_id = $2
     AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::timestamptz IS NULL OR created_at > $6)
     AND ($7::text IS NULL OR role = $7) AND ($8::text IS NULL OR tags @> ARRAY[$8::text])
+    AND ($9::uuid[] IS NULL OR id = ANY($9))
   ORDER BY created_at ASC, sequence ASC LIMIT $3 OFFSET $4)`
 	orderNewest = `
 ORDER BY m.created_at DESC, m.sequence DESC`
@@ -441,7 +455,7 @@ var (
 // ListMessagesSQL returns the statement ListMessages runs for a page
 // without After (for benchmarks that compare it with the raw SQL). Its
 // arguments are tenant_id, thread_id, limit, offset, before (or nil),
-// role (or nil).
+// role (or nil), tag (or nil), the ids of the branch (or nil: all).
 func ListMessagesSQL(withDetails bool) string { return listNewestSQL[detailsIndex[withDetails]] }
 
 func scanMessage(row pgx.Row) (Message, error) {
@@ -501,6 +515,11 @@ func getMessage(ctx context.Context, q DB, tenantID, threadID, messageID uuid.UU
 	if err != nil {
 		return Message{}, fmt.Errorf("get message: %w", err)
 	}
+	t, err := loadTree(ctx, q, tenantID, threadID)
+	if err != nil {
+		return Message{}, err
+	}
+	m.SiblingIDs = t.siblings(m.ID)
 	return m, nil
 }
 
@@ -516,15 +535,18 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 	}
 	o.Limit = min(o.Limit, ListLimitMax)
 	o.Offset = max(o.Offset, 0)
+	t, ids, err := branchFilter(ctx, q, tenantID, threadID, o)
+	if err != nil {
+		return MessagePage{}, err
+	}
 	var rows pgx.Rows
-	var err error
 	switch {
 	case o.Oldest:
-		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg(), o.tagArg())
+		rows, err = q.Query(ctx, listOldestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.After, o.roleArg(), o.tagArg(), ids)
 	case o.After != nil:
-		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg(), o.tagArg())
+		rows, err = q.Query(ctx, listAfterSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, *o.After, o.roleArg(), o.tagArg(), ids)
 	default:
-		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg(), o.tagArg())
+		rows, err = q.Query(ctx, listNewestSQL[detailsIndex[o.WithDetails]], tenantID, threadID, o.Limit+1, o.Offset, o.Before, o.roleArg(), o.tagArg(), ids)
 	}
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
@@ -546,6 +568,7 @@ func (s *Store) ListMessages(ctx context.Context, q DB, tenantID, threadID uuid.
 			return MessagePage{}, err
 		}
 	}
+	t.setSiblings(page.Data)
 	return page, nil
 }
 
@@ -556,12 +579,17 @@ func (s *Store) CountMessages(ctx context.Context, q DB, tenantID, threadID uuid
 	if q == nil {
 		q = s.pool
 	}
+	_, ids, err := branchFilter(ctx, q, tenantID, threadID, o)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	if err := q.QueryRow(ctx, `
 SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2
   AND ($3::timestamptz IS NULL OR created_at < $3) AND ($4::timestamptz IS NULL OR created_at > $4)
-  AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR tags @> ARRAY[$6::text])`,
-		tenantID, threadID, o.Before, o.After, o.roleArg(), o.tagArg()).Scan(&n); err != nil {
+  AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+  AND ($7::uuid[] IS NULL OR id = ANY($7))`,
+		tenantID, threadID, o.Before, o.After, o.roleArg(), o.tagArg(), ids).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count messages: %w", err)
 	}
 	if n == 0 {
@@ -572,10 +600,11 @@ SELECT count(*) FROM messages WHERE tenant_id = $1 AND thread_id = $2
 	return n, nil
 }
 
-// Conversation returns up to n of the thread's latest messages, oldest
-// first and without details: the context a model answers in.
-func (s *Store) Conversation(ctx context.Context, q DB, tenantID, threadID uuid.UUID, n int) ([]Message, error) {
-	page, err := s.ListMessages(ctx, q, tenantID, threadID, ListOptions{Limit: n})
+// Conversation returns up to n of the latest messages of the branch
+// ending at leaf (nil: the active branch), oldest first and without
+// details: the context a model answers in.
+func (s *Store) Conversation(ctx context.Context, q DB, tenantID, threadID uuid.UUID, n int, leaf *uuid.UUID) ([]Message, error) {
+	page, err := s.ListMessages(ctx, q, tenantID, threadID, ListOptions{Limit: n, LeafID: leaf})
 	if err != nil {
 		return nil, err
 	}

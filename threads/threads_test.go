@@ -260,7 +260,7 @@ func TestPaginationWalksEveryMessageOnce(t *testing.T) {
 		check(t, seqs, false)
 	})
 	t.Run("ConversationIsOldestFirst", func(t *testing.T) {
-		conv, err := b.store.Conversation(ctx, nil, b.tenant, b.thread.ID, 5)
+		conv, err := b.store.Conversation(ctx, nil, b.tenant, b.thread.ID, 5, nil)
 		require.NoError(t, err)
 		require.Len(t, conv, 5)
 		for i, m := range conv {
