@@ -7,7 +7,8 @@
 // messages, 00004 retrieval, 00005 background answers and the thread
 // event log (ask, events), 00006 keeps version bytes (ingest), 00007
 // thread activity index (threads), 00008 fair ingest scheduling (ingest),
-// 00009 the seed message fields (threads).
+// 00009 the seed message fields (threads), 00010 term statistics as
+// deltas instead of triggers (textsearch/termstats).
 // Every table carries tenant_id and every index
 // that serves a request leads with it, so the tables can be distributed by
 // tenant_id (Citus).

@@ -524,12 +524,6 @@ func collectScored(rows pgx.Rows) ([]Scored, error) {
 	return out, rows.Err()
 }
 
-const termStatsSQL = `
-SELECT coalesce((SELECT chunks FROM tenant_text_stats WHERE tenant_id = $1), 0),
-       coalesce((SELECT tokens FROM tenant_text_stats WHERE tenant_id = $1), 0),
-       coalesce((SELECT array_agg(df ORDER BY ord) FROM unnest($2::text[]) WITH ORDINALITY t(term, ord)
-                 LEFT JOIN term_stats s ON s.tenant_id = $1 AND s.term = t.term), '{}')`
-
 // TextSQL is the text leg's scoring query: candidates are current chunks
 // matching the rare-term tsquery (GIN index on (tenant_id, tsv)), capped,
 // then scored by BM25 over all query terms. setweight + ts_filter cut each

@@ -8,14 +8,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cairn-rag/cairn/internal/pg"
+	"github.com/cairn-rag/cairn/textsearch/termstats"
 )
 
 // statsCacheMax bounds the cached document frequencies; past it the cache
 // starts again empty.
 const statsCacheMax = 200_000
 
-// statsCache keeps what the text leg reads from term_stats and
-// tenant_text_stats for ttl, so that a query whose terms were seen
+// statsCache keeps what the text leg reads from the term statistics
+// (termstats.Lookup) for ttl, so that a query whose terms were seen
 // recently skips that round trip. The statistics are approximate anyway
 // (older versions count); a known term's IDF is at most ttl stale, and a
 // term no chunk had is looked up again on every query.
@@ -68,8 +69,8 @@ func (c *statsCache) lookup(ctx context.Context, db pg.DB, tenant uuid.UUID, ter
 	if fresh && len(missing) == 0 {
 		return ts.chunks, ts.tokens, dfs, nil
 	}
-	var got []*int64
-	if err := db.QueryRow(ctx, termStatsSQL, tenant, missing).Scan(&chunks, &tokens, &got); err != nil {
+	chunks, tokens, got, err := termstats.Lookup(ctx, db, tenant, missing)
+	if err != nil {
 		return 0, 0, nil, err
 	}
 	c.mu.Lock()

@@ -186,7 +186,7 @@ func BenchmarkPeer(b *testing.B) {
 				if err := store.DropTables(ctx); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := pool.Exec(ctx, `TRUNCATE chunks, ingest_jobs, document_versions, documents, path_parts, term_stats, tenant_text_stats CASCADE`); err != nil {
+				if _, err := pool.Exec(ctx, `TRUNCATE chunks, ingest_jobs, document_versions, documents, path_parts, term_stats, tenant_text_stats, term_stat_deltas, tenant_text_stat_deltas CASCADE`); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/internal/offsets"
 	"github.com/cairn-rag/cairn/textsearch"
+	"github.com/cairn-rag/cairn/textsearch/termstats"
 )
 
 // The job layer's side of the store: load what a job indexes, record its
@@ -114,7 +115,7 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 				textsearch.Document(c.Content), model, pgvector.NewVector(c.Embedding), ix.UTF16(c.Start)})
 		}
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		vids := make([]uuid.UUID, len(results))
 		dids := make([]uuid.UUID, len(results))
 		for i, r := range results {
@@ -148,13 +149,18 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 		}
 		// Defensive: a version's chunks are only ever written in this
 		// transaction, so nothing should be here; never duplicate.
-		if _, err := tx.Exec(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = ANY($2)`, tenant, live); err != nil {
+		var stats termstats.Delta
+		if err := deleteChunks(ctx, tx, &stats, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = ANY($2) RETURNING search_terms`, tenant, live); err != nil {
 			return fmt.Errorf("clear chunks: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, chunkColumns, pgx.CopyFromRows(keep)); err != nil {
 			return fmt.Errorf("copy chunks: %w", err)
 		}
+		for _, r := range keep {
+			stats.Add(r[9].(string))
+		}
 		b := &pgx.Batch{}
+		stats.Queue(b, tenant)
 		for _, r := range results {
 			if !pending[r.VersionID] {
 				continue
@@ -181,6 +187,25 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return termstats.MaybeCompact(ctx, s.pool, tenant)
+}
+
+// deleteChunks runs sql, a DELETE of chunks RETURNING search_terms, and
+// counts the deleted chunks out of stats.
+func deleteChunks(ctx context.Context, tx pgx.Tx, stats *termstats.Delta, sql string, args ...any) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	var terms string
+	_, err = pgx.ForEachRow(rows, []any{&terms}, func() error {
+		stats.Remove(terms)
+		return nil
+	})
+	return err
 }
 
 // RecordFailure records a failed attempt of a job that has not finished;

@@ -33,6 +33,7 @@ import (
 
 	"github.com/cairn-rag/cairn/internal/apperr"
 	"github.com/cairn-rag/cairn/pathtree"
+	"github.com/cairn-rag/cairn/textsearch/termstats"
 )
 
 // Document is a named document in a folder.
@@ -231,17 +232,33 @@ func (s *Store) versions(ctx context.Context, tenant, doc uuid.UUID, limit int) 
 }
 
 // Delete removes a document, its versions, chunks and jobs in one
-// statement (the path part's cascade); it leaves search at once.
+// transaction (the chunks with their term statistics, the rest by the
+// path part's cascade); it leaves search at once.
 // CodeDocumentNotFound if there is no such document.
 func (s *Store) Delete(ctx context.Context, tenant, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM path_parts WHERE tenant_id = $1 AND id = (SELECT path_part_id FROM documents WHERE tenant_id = $1 AND id = $2)`, tenant, id)
-	if err != nil {
-		return fmt.Errorf("delete document: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound(CodeDocumentNotFound, "document", id)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The document row first (as Commit takes it): a commit of its
+		// chunks finishes before the delete counts them, or waits for it.
+		var pp uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT path_part_id FROM documents WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id).Scan(&pp)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound(CodeDocumentNotFound, "document", id)
+		}
+		if err != nil {
+			return fmt.Errorf("delete document: %w", err)
+		}
+		var stats termstats.Delta
+		if err := deleteChunks(ctx, tx, &stats, `DELETE FROM chunks WHERE tenant_id = $1 AND document_id = $2 RETURNING search_terms`, tenant, id); err != nil {
+			return fmt.Errorf("delete document: %w", err)
+		}
+		if err := stats.Write(ctx, tx, tenant); err != nil {
+			return fmt.Errorf("delete document: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM path_parts WHERE tenant_id = $1 AND id = $2`, tenant, pp); err != nil {
+			return fmt.Errorf("delete document: %w", err)
+		}
+		return nil
+	})
 }
 
 // GetChunk returns one chunk of the tenant, current or not;

@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-rag/cairn/ingest/chunk"
+	"github.com/cairn-rag/cairn/textsearch/termstats"
 )
 
 // Chunk is a chunk written by InsertDocument, with what enrichment resolves.
@@ -75,6 +77,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'test', '[1,0,0]')`, tenantID, id, docID
 		out[i] = Chunk{ID: id, DocumentID: docID, VersionID: verID, DocumentName: name, VersionNumber: 1, Content: c,
 			MaterializedPath: chunk.Path("/kb/"+name+"/v1", i)}
 	}
+	var stats termstats.Delta
+	for range contents {
+		stats.Add("") // no search_terms: counted as termless chunks
+	}
+	must(stats.Write(ctx, tx, tenantID))
 	must(tx.Commit(ctx))
 	return out
 }
@@ -82,7 +89,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'test', '[1,0,0]')`, tenantID, id, docID
 // DeleteChunk deletes one chunk (as a document deletion would).
 func DeleteChunk(t testing.TB, pool *pgxpool.Pool, tenantID, chunkID uuid.UUID) {
 	t.Helper()
-	if _, err := pool.Exec(context.Background(), `DELETE FROM chunks WHERE tenant_id = $1 AND id = $2`, tenantID, chunkID); err != nil {
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var terms string
+		if err := tx.QueryRow(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND id = $2 RETURNING search_terms`, tenantID, chunkID).Scan(&terms); err != nil {
+			return err
+		}
+		var stats termstats.Delta
+		stats.Remove(terms)
+		return stats.Write(ctx, tx, tenantID)
+	})
+	if err != nil {
 		t.Fatalf("threadstest: delete chunk: %v", err)
 	}
 }
