@@ -38,11 +38,13 @@ test: lint
 	CAIRN_REQUIRE_BROWSER=1 $(GO) test $(TEST_FLAGS) ./...
 
 # eval: the offline pipeline on XQuAD (CAIRN_XQUAD_DIR overrides the data
-# directory, ../shared/data/xquad from the repository root by default).
+# directory, ../shared/data/xquad from the repository root by default) and
+# on the Go distribution's documentation (eval/goroot; CAIRN_GOROOT
+# overrides `go env GOROOT`).
 eval:
 	@set -e; url=$$(scripts/dev-db.sh); export DATABASE_URL="$$url"; \
 	export CAIRN_XQUAD_DIR="$${CAIRN_XQUAD_DIR:-$(CURDIR)/../shared/data/xquad}"; \
-	CAIRN_EVAL=1 $(GO) test -v -count=1 -run '^TestXQuAD$$' -timeout 30m ./eval/
+	CAIRN_EVAL=1 $(GO) test -v -count=1 -run '^(TestXQuAD|TestGoRoot)$$' -timeout 30m ./eval/
 
 # bench: every benchmark of the module (search at 100,000 chunks beside raw
 # SQL and filtered recall in bench/, ingest and re-ingest in ingest/bulk,

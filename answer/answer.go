@@ -9,6 +9,7 @@ package answer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,6 +90,9 @@ type Result struct {
 	Citations []citation.Citation
 	// Steps are the answerer's execution steps (each also sent to the Sink).
 	Steps []Step
+	// Thinking is the model's reasoning before its answer, when it
+	// returns it (reasoning_content), every round's in order; "" otherwise.
+	Thinking string
 }
 
 // Answerer produces an answer with verified citations.
@@ -98,6 +102,46 @@ type Answerer interface {
 	Answer(ctx context.Context, req Request, sink Sink) (Result, error)
 	// Name names the answerer (its model) for execution steps.
 	Name() string
+}
+
+// ModelLister is an Answerer that answers with a choice of models (a
+// Request.Model among them); an Answerer without it has one model, its
+// Name.
+type ModelLister interface {
+	// Models are the models a request may name, the default first.
+	Models() []string
+}
+
+// Models returns the models p's answerer answers with, the default first.
+func (p *Pipeline) Models() []string {
+	if l, ok := p.Answerer.(ModelLister); ok {
+		return l.Models()
+	}
+	return []string{p.Answerer.Name()}
+}
+
+// CheckModel checks a per-question model override ("" keeps the
+// default): it must be one of Models. Errors: validation_failed (422,
+// field model).
+func (p *Pipeline) CheckModel(model string) error {
+	if model == "" {
+		return nil
+	}
+	models := p.Models()
+	for _, m := range models {
+		if m == model {
+			return nil
+		}
+	}
+	return apperr.Unprocessablef(apperr.CodeValidationFailed, "model", "model %q is not a model this server answers with; use one of: %s", model, strings.Join(models, ", "))
+}
+
+// ModelFor is the model that answers a question with override model.
+func (p *Pipeline) ModelFor(model string) string {
+	if model != "" {
+		return model
+	}
+	return p.Models()[0]
 }
 
 // NewStep returns a step of type typ with data, stamped now.

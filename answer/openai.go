@@ -39,6 +39,9 @@ type OpenAIConfig struct {
 	APIKey string
 	// Model is the default chat model.
 	Model string
+	// Models are further models a request may ask for (Request.Model);
+	// Model is always one.
+	Models []string
 	// Timeout bounds one model call, its stream included.
 	Timeout time.Duration
 	// MaxRetries is how often a 429 or 5xx answer is retried.
@@ -90,6 +93,17 @@ func NewOpenAI(cfg OpenAIConfig) *OpenAI {
 // Name is the default model.
 func (o *OpenAI) Name() string { return o.cfg.Model }
 
+// Models are the models a request may ask for: the default one first.
+func (o *OpenAI) Models() []string {
+	out := []string{o.cfg.Model}
+	for _, m := range o.cfg.Models {
+		if m != o.cfg.Model {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 const systemPrompt = `You are Cairn, a knowledge-base assistant. Answer the user's question using only the numbered sources below; mark statements with the source number in brackets, like [1]. You may decline: if the sources do not answer the question, reply with exactly "` + NotFoundText + `" and nothing else (no citations); never answer from general knowledge.
 After the answer write a line "` + citationsMarker + `" and then one line per citation in the form
 [n] "verbatim quote"
@@ -138,6 +152,12 @@ func (o *OpenAI) Answer(ctx context.Context, req Request, sink Sink) (Result, er
 			"model": model, "round": round, "prompt_tokens": out.usage.PromptTokens, "completion_tokens": out.usage.CompletionTokens,
 			"latency_ms": out.latency.Milliseconds(), "finish_reason": out.finish, "error": errText(err),
 		}))
+		if t := strings.TrimSpace(out.reasoning.String()); t != "" {
+			if res.Thinking != "" {
+				res.Thinking += "\n\n"
+			}
+			res.Thinking += t
+		}
 		if err != nil {
 			return res, err
 		}
@@ -255,6 +275,7 @@ type callOut struct {
 	calls     []openai.ToolCall
 	usage     openai.Usage
 	finish    string
+	reasoning strings.Builder // the model's reasoning_content
 	latency   time.Duration
 }
 
@@ -318,6 +339,9 @@ func (o *OpenAI) call(ctx context.Context, model string, temperature *float32, m
 				cur.Function.Name += tc.Function.Name
 				cur.Function.Arguments += tc.Function.Arguments
 			}
+			// Reasoning models served by DeepSeek, vLLM and others send
+			// their thinking as reasoning_content beside the content.
+			out.reasoning.WriteString(ch.Delta.ReasoningContent)
 			if ch.Delta.Content == "" {
 				continue
 			}

@@ -133,6 +133,9 @@ type chatResponseMessage struct {
 	Content   string              `json:"content"`
 	Refusal   *string             `json:"refusal"`
 	Citations []citation.Citation `json:"citations"`
+	// ReasoningContent is the model's thinking, when it returned some
+	// (as DeepSeek and vLLM name it).
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
 type chatChoice struct {
@@ -174,6 +177,8 @@ type chunkDelta struct {
 // finalDelta is the delta of the final chunk: the answer's citations.
 type finalDelta struct {
 	Citations []citation.Citation `json:"citations"`
+	// ReasoningContent is the model's thinking, when it returned some.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
 type chunkChoice struct {
@@ -464,6 +469,7 @@ func (r *chatRun) answer() {
 	}
 	var (
 		text  string
+		think *string
 		cits  []citation.Citation
 		steps []answer.Step
 		exch  *cairnExchange
@@ -477,7 +483,7 @@ func (r *chatRun) answer() {
 			err = genErr
 		}
 		if err == nil {
-			text, cits = out.Assistant.Content.Text, out.Assistant.Content.Citations
+			text, cits, think = out.Assistant.Content.Text, out.Assistant.Content.Citations, out.Assistant.Thinking
 			exch = &cairnExchange{ThreadID: *r.p.threadID, UserMessageID: out.User.ID, AssistantMessageID: out.Assistant.ID}
 			steps = stepsOf(out.Assistant.Details)
 		}
@@ -485,6 +491,9 @@ func (r *chatRun) answer() {
 		var comp ask.Completion
 		comp, err = r.s.deps.Ask.Complete(ctx, tenant, r.p.conv, sink)
 		text, cits, steps = comp.Text, comp.Citations, comp.Steps
+		if comp.Thinking != "" {
+			think = &comp.Thinking
+		}
 	}
 	if err != nil {
 		r.fail(err)
@@ -505,12 +514,12 @@ func (r *chatRun) answer() {
 	}
 	usage := r.usage(steps)
 	if r.stream {
-		r.finishStream(cits, usage, exch)
+		r.finishStream(cits, think, usage, exch)
 		return
 	}
 	r.c.JSON(http.StatusOK, chatCompletion{
 		ID: r.id, Object: "chat.completion", Created: r.created, Model: r.p.model.ID,
-		Choices: []chatChoice{{Message: chatResponseMessage{Role: "assistant", Content: r.limit.text.String(), Citations: cits},
+		Choices: []chatChoice{{Message: chatResponseMessage{Role: "assistant", Content: r.limit.text.String(), Citations: cits, ReasoningContent: think},
 			FinishReason: r.limit.reason}},
 		Usage: usage, Cairn: exch,
 	})
@@ -592,10 +601,10 @@ func (r *chatRun) sendContent(piece string) {
 
 // finishStream sends the final chunk (finish_reason, the citations), the
 // usage chunk when asked for, and [DONE].
-func (r *chatRun) finishStream(cits []citation.Citation, usage chatUsage, exch *cairnExchange) {
+func (r *chatRun) finishStream(cits []citation.Citation, think *string, usage chatUsage, exch *cairnExchange) {
 	r.start()
 	reason := r.limit.reason
-	r.sendChunk(chunkChoice{Delta: finalDelta{Citations: cits}, FinishReason: &reason}, nil, exch)
+	r.sendChunk(chunkChoice{Delta: finalDelta{Citations: cits, ReasoningContent: think}, FinishReason: &reason}, nil, exch)
 	if r.p.usage {
 		r.send(r.chunk([]chunkChoice{}, &usage, nil))
 	}

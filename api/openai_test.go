@@ -58,6 +58,7 @@ type (
 				Role      string              `json:"role"`
 				Content   string              `json:"content"`
 				Citations []citation.Citation `json:"citations"`
+				Reasoning *string             `json:"reasoning_content"`
 			} `json:"message"`
 			FinishReason string `json:"finish_reason"`
 		} `json:"choices"`
@@ -73,6 +74,7 @@ type (
 				Role      string              `json:"role"`
 				Content   *string             `json:"content"`
 				Citations []citation.Citation `json:"citations"`
+				Reasoning *string             `json:"reasoning_content"`
 			} `json:"delta"`
 			FinishReason *string `json:"finish_reason"`
 		} `json:"choices"`
@@ -503,6 +505,13 @@ type recordingModel struct {
 }
 
 func newRecordingModel(t *testing.T, content string, status int) *recordingModel {
+	return newReasoningModel(t, "", content, status)
+}
+
+// newReasoningModel is newRecordingModel whose stream sends reasoning
+// (as reasoning_content deltas, in pieces, as DeepSeek and vLLM do)
+// before the content.
+func newReasoningModel(t *testing.T, reasoning, content string, status int) *recordingModel {
 	m := &recordingModel{}
 	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
@@ -516,6 +525,14 @@ func newRecordingModel(t *testing.T, content string, status int) *recordingModel
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
+		for _, p := range strings.SplitAfter(reasoning, " ") {
+			if p == "" {
+				continue
+			}
+			b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+				"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": "", "reasoning_content": p}}}})
+			fmt.Fprintf(w, "data: %s\n\n", b)
+		}
 		for _, p := range strings.SplitAfter(content, " ") {
 			b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
 				"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": p}}}})

@@ -272,13 +272,20 @@ func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Ques
 		return Submission{}, apperr.Invalidf(apperr.CodeValidationFailed, "retrieval.top_k", "top_k must be between 0 (the default) and %d, got %d", TopKMax, q.TopK)
 	}
 	q.Model = strings.TrimSpace(q.Model)
+	if err := s.pipeline.CheckModel(q.Model); err != nil {
+		return Submission{}, err
+	}
+	var override *string
+	if q.Model != "" {
+		override = &q.Model
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return Submission{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 	user, created, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, threads.NewMessage{
-		ID: q.MessageID, Role: threads.RoleUser, Text: q.Text})
+		ID: q.MessageID, Role: threads.RoleUser, Text: q.Text, Fields: threads.SeedFields{Model: override}})
 	if err != nil {
 		return Submission{}, err
 	}
@@ -303,8 +310,9 @@ func (s *Service) Submit(ctx context.Context, tenant, threadID uuid.UUID, q Ques
 		}
 	}
 	md, _ := json.Marshal(metadata{Answers: user.ID})
+	model := s.pipeline.ModelFor(q.Model)
 	ans, _, err := s.threads.CreateMessage(ctx, tx, tenant, threadID, threads.NewMessage{
-		Role: threads.RoleAssistant, Pending: true, AnswerTo: &user.ID, Metadata: md})
+		Role: threads.RoleAssistant, Pending: true, AnswerTo: &user.ID, Metadata: md, Fields: threads.SeedFields{Model: &model}})
 	if err != nil {
 		return Submission{}, err
 	}
@@ -492,7 +500,7 @@ func (s *Service) generate(ctx context.Context, tenant, threadID uuid.UUID, user
 	if err := log.flush(); err != nil {
 		return err
 	}
-	in := threads.Answer{Text: res.Text, Citations: res.Citations}
+	in := threads.Answer{Text: res.Text, Citations: res.Citations, Thinking: res.Thinking}
 	var extra []events.New
 	if genErr != nil {
 		msg := "the answer could not be generated"

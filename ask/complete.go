@@ -33,6 +33,8 @@ type Completion struct {
 	Text      string
 	Citations []citation.Citation
 	Steps     []answer.Step
+	// Thinking is the model's reasoning, when it returned some.
+	Thinking string
 }
 
 // Complete answers a conversation without storing anything, sending
@@ -62,5 +64,5 @@ func (s *Service) Complete(ctx context.Context, tenant uuid.UUID, c Conversation
 	if err != nil {
 		return Completion{}, err
 	}
-	return Completion{Text: text, Citations: cits, Steps: res.Steps}, nil
+	return Completion{Text: text, Citations: cits, Steps: res.Steps, Thinking: res.Thinking}, nil
 }

@@ -20,6 +20,8 @@ type Answer struct {
 	IsError   bool
 	Citations []citation.Citation
 	Details   json.RawMessage
+	// Thinking is the model's reasoning before the answer ("": none).
+	Thinking string
 }
 
 // AnswerTo returns the ASSISTANT message that answers the USER message
@@ -73,11 +75,19 @@ func (s *Store) CompleteAnswer(ctx context.Context, q DB, tenantID, threadID, id
 	if len(a.Details) > 0 {
 		details = a.Details
 	}
+	if n := utf8.RuneCountInString(a.Thinking); n > MaxTextChars {
+		a.Thinking = string([]rune(a.Thinking)[:MaxTextChars])
+	}
+	var thinking *string
+	if a.Thinking != "" && utf8.ValidString(a.Thinking) {
+		thinking = &a.Thinking
+	}
 	tag, err := tx.Exec(ctx, `
 UPDATE messages SET text = $4, is_error = $5, citations = $6, details = $7, status = $8,
+    fields = CASE WHEN $9::text IS NULL THEN fields ELSE fields || jsonb_build_object('thinking', $9::text) END,
     updated_at = greatest(statement_timestamp(), created_at)
 WHERE tenant_id = $1 AND thread_id = $2 AND id = $3 AND status = 'pending'`,
-		tenantID, threadID, id, a.Text, a.IsError, cits, details, string(status))
+		tenantID, threadID, id, a.Text, a.IsError, cits, details, string(status), thinking)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("store answer: %w", err)
 	}

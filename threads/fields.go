@@ -52,6 +52,9 @@ type SeedFields struct {
 	Tags []string `json:"tags"`
 	// Checksum is "sha256:" and the hex SHA-256 of the text (read only).
 	Checksum string `json:"checksum"`
+	// Model is, on a USER message, the model its answer was asked of (a
+	// per-message override), and on an answer the model that wrote it.
+	Model *string `json:"model"`
 }
 
 // ToolCall is one tool call of an assistant message (OpenAI's shape).
@@ -94,11 +97,12 @@ type stored struct {
 	Thinking          *string    `json:"thinking,omitempty"`
 	ThinkingSignature *string    `json:"thinking_signature,omitempty"`
 	SenderID          *string    `json:"sender_id,omitempty"`
+	Model             *string    `json:"model,omitempty"`
 }
 
 func (f SeedFields) stored(parts []Part) stored {
 	return stored{Parts: parts, Name: f.Name, ToolCalls: f.ToolCalls, ToolCallID: f.ToolCallID, Depth: f.Depth,
-		Thinking: f.Thinking, ThinkingSignature: f.ThinkingSignature, SenderID: f.SenderID}
+		Thinking: f.Thinking, ThinkingSignature: f.ThinkingSignature, SenderID: f.SenderID, Model: f.Model}
 }
 
 // checksum is the Checksum of text.
@@ -121,7 +125,7 @@ func (m *Message) readFields(fields []byte, tags []string, parent *uuid.UUID) er
 	m.Content.Parts = st.Parts
 	m.SeedFields = SeedFields{Name: st.Name, ToolCalls: st.ToolCalls, ToolCallID: st.ToolCallID, Depth: st.Depth,
 		Thinking: st.Thinking, ThinkingSignature: st.ThinkingSignature, SenderID: st.SenderID,
-		ParentMessageID: parent, Tags: tags, Checksum: checksum(m.Content.Text)}
+		ParentMessageID: parent, Tags: tags, Checksum: checksum(m.Content.Text), Model: st.Model}
 	return nil
 }
 
@@ -137,7 +141,7 @@ func validateFields(f SeedFields, role Role) (SeedFields, error) {
 		}
 		return nil
 	}
-	for field, v := range map[string]*string{"name": f.Name, "tool_call_id": f.ToolCallID, "sender_id": f.SenderID} {
+	for field, v := range map[string]*string{"name": f.Name, "tool_call_id": f.ToolCallID, "sender_id": f.SenderID, "model": f.Model} {
 		if err := short(v, field); err != nil {
 			return f, err
 		}

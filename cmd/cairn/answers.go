@@ -33,7 +33,8 @@ func newAnswers(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, th *
 	}
 	var a answer.Answerer = answer.Extractive{}
 	if cfg.UsesOpenAI() {
-		a = answer.NewOpenAI(answer.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ChatModel, Timeout: cfg.ModelTimeout})
+		a = answer.NewOpenAI(answer.OpenAIConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.ChatModel,
+			Models: cfg.ChatModels, Timeout: cfg.ModelTimeout})
 	}
 	p := &answer.Pipeline{Searcher: s, Answerer: a}
 	timeout := cfg.AnswerTimeout

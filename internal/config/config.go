@@ -100,6 +100,10 @@ type Config struct {
 	OpenAIBaseURL string
 	// ChatModel is the chat model name (CAIRN_CHAT_MODEL).
 	ChatModel string
+	// ChatModels are further chat models a user message may ask for by
+	// its model field (CAIRN_CHAT_MODELS, comma-separated); ChatModel is
+	// always allowed.
+	ChatModels []string
 	// EmbedModel is the embedding model name; empty selects the offline
 	// hashing embedder (CAIRN_EMBED_MODEL).
 	EmbedModel string
@@ -210,6 +214,7 @@ func Load(getenv func(string) string) (Config, error) {
 		OpenAIAPIKey:           strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		OpenAIBaseURL:          strings.TrimSpace(getenv("OPENAI_BASE_URL")),
 		ChatModel:              p.str("CAIRN_CHAT_MODEL", ChatModelDefault),
+		ChatModels:             p.list("CAIRN_CHAT_MODELS"),
 		EmbedModel:             strings.TrimSpace(getenv("CAIRN_EMBED_MODEL")),
 		EmbedDim:               int(p.int64("CAIRN_EMBED_DIM", 0, 0, 16000)),
 		ModelTimeout:           p.duration("CAIRN_MODEL_TIMEOUT", ModelTimeoutDefault),
