@@ -85,7 +85,7 @@ func (s *Store) CompleteAnswer(ctx context.Context, q DB, tenantID, threadID, id
 	tag, err := tx.Exec(ctx, `
 UPDATE messages SET text = $4, is_error = $5, citations = $6, details = $7, status = $8,
     fields = CASE WHEN $9::text IS NULL THEN fields ELSE fields || jsonb_build_object('thinking', $9::text) END,
-    updated_at = greatest(clock_timestamp(), created_at)
+    updated_at = greatest(statement_timestamp(), created_at)
 WHERE tenant_id = $1 AND thread_id = $2 AND id = $3 AND status = 'pending'`,
 		tenantID, threadID, id, a.Text, a.IsError, cits, details, string(status), thinking)
 	if err != nil {

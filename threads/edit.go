@@ -129,7 +129,7 @@ WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`, tenantID, threadID, messag
 		}
 		if _, err := tx.Exec(ctx, `
 UPDATE messages SET text = $4, is_error = $5, citations = $6, refs = $7, details = $8, metadata = $9,
-    updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+    updated_at = greatest(statement_timestamp(), updated_at + interval '1 microsecond')
 WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`,
 			tenantID, threadID, messageID, in.Text, in.IsError, citsJSON, refsJSON, details, in.Metadata); err != nil {
 			return fmt.Errorf("update message: %w", err)

@@ -282,14 +282,16 @@ func (s *Store) CreateMessage(ctx context.Context, q DB, tenantID, threadID uuid
 	// milliseconds, so a keyset cursor with millisecond precision (as
 	// JavaScript's Date and Knowledge Stack's SDK send it) names exactly
 	// one message: no two messages of a thread share a millisecond.
+	// statement_timestamp(), not clock_timestamp(): Citus refuses
+	// volatile functions in an UPDATE of a distributed table.
 	var seq int64
 	var at time.Time
 	var threadPP uuid.UUID
 	var threadPath string
 	err = tx.QueryRow(ctx, `
 UPDATE threads t SET message_count = t.message_count + 1,
-    last_message_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond')),
-    updated_at = date_trunc('milliseconds', greatest(clock_timestamp(), t.last_message_at + interval '1 millisecond'))
+    last_message_at = date_trunc('milliseconds', greatest(statement_timestamp(), t.last_message_at + interval '1 millisecond')),
+    updated_at = date_trunc('milliseconds', greatest(statement_timestamp(), t.last_message_at + interval '1 millisecond'))
 FROM path_parts p
 WHERE t.tenant_id = $1 AND t.id = $2 AND p.tenant_id = t.tenant_id AND p.id = t.path_part_id
 RETURNING t.message_count, t.last_message_at, t.path_part_id, p.path`, tenantID, threadID).Scan(&seq, &at, &threadPP, &threadPath)
@@ -385,30 +387,32 @@ func (s *Store) existing(ctx context.Context, q DB, tenantID, threadID, id uuid.
 // attachments. No query per citation. Citations resolve by
 // citation.ResolveSQL, the one definition of a citation's resolution; a
 // reference to a chunk gets its path from chunk.PathSQL, the one
-// definition of a chunk's path.
+// definition of a chunk's path. Every table is pinned to the tenant by
+// $1 (the tenant of each page query), not by the page's tenant_id: Citus
+// routes the statement to one tenant's shards only so.
 var enrichedColumns = `m.id, m.thread_id, m.path_part_id, m.sequence, m.role, m.status, m.text, m.is_error,
-  ` + citation.ResolveSQL("m.citations", "m.tenant_id") + `,
+  ` + citation.ResolveSQL("m.citations", "$1::uuid") + `,
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'ref_type', coalesce(rp.kind, CASE WHEN rc.id IS NOT NULL THEN 'chunk' END, e.r->>'ref_type'), 'path_part_id', e.r->'path_part_id',
       'materialized_path', coalesce(rp.path, ` + chunk.PathSQL("rvp.path", "rc.ordinal") + `)
     ) ORDER BY e.n), '[]'::jsonb)
    FROM jsonb_array_elements(m.refs) WITH ORDINALITY AS e(r, n)
-   LEFT JOIN path_parts rp ON rp.tenant_id = m.tenant_id AND rp.id = (e.r->>'path_part_id')::uuid
-   LEFT JOIN chunks rc ON rp.id IS NULL AND rc.tenant_id = m.tenant_id AND rc.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN path_parts rp ON rp.tenant_id = $1 AND rp.id = (e.r->>'path_part_id')::uuid
+   LEFT JOIN chunks rc ON rp.id IS NULL AND rc.tenant_id = $1 AND rc.id = (e.r->>'path_part_id')::uuid
    LEFT JOIN document_versions rv ON rv.tenant_id = rc.tenant_id AND rv.id = rc.version_id
    LEFT JOIN path_parts rvp ON rvp.tenant_id = rv.tenant_id AND rvp.id = rv.path_part_id),
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'id', a.id, 'type', 'file', 'path', ap.path, 'name', a.name, 'mime_type', a.mime_type, 'width', a.width, 'height', a.height
     ) ORDER BY a.ordinal), '[]'::jsonb)
    FROM message_attachments a JOIN path_parts ap ON ap.tenant_id = a.tenant_id AND ap.id = a.path_part_id
-   WHERE a.tenant_id = m.tenant_id AND a.message_id = m.id),
+   WHERE a.tenant_id = $1 AND a.message_id = m.id),
   m.metadata, p.parent_id, p.path, m.tenant_id, m.created_at, m.updated_at, m.tags, m.parent_message_id, m.fields`
 
 const (
 	withDetailsColumn    = `, m.details`
 	withoutDetailsColumn = `, NULL::jsonb`
 	messageFrom          = `
-FROM page m JOIN path_parts p ON p.tenant_id = m.tenant_id AND p.id = m.path_part_id`
+FROM page m JOIN path_parts p ON p.tenant_id = $1 AND p.id = m.path_part_id`
 	// The page CTEs never read details unless they are selected.
 	getPage = `WITH page AS (
   SELECT tenant_id, id, thread_id, path_part_id, sequence, role, status, text, is_error, citations, refs, metadata, created_at, updated_at, tags, parent_message_id, fields%s

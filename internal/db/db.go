@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,9 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 		cfg.MaxConns = maxConns
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if t := testTracer.Load(); t != nil {
+		cfg.ConnConfig.Tracer = *t
+	}
 	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		// The vector type exists only once migrations ran; tolerate its
 		// absence so that `cairn migrate` can connect to a fresh database.
@@ -63,6 +67,13 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 	return pool, nil
 }
 
+var testTracer atomic.Pointer[pgx.QueryTracer]
+
+// TraceForTests makes every pool Open returns from now on report its
+// statements to tracer (internal/testdb records a test run's statements
+// with it, pools opened by the code under test included). Tests only.
+func TraceForTests(tracer pgx.QueryTracer) { testTracer.Store(&tracer) }
+
 // Migrator applies Cairn's and River's migrations to one database.
 type Migrator struct {
 	pool  *pgxpool.Pool
@@ -89,7 +100,8 @@ func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
 func (m *Migrator) Close() error { return m.sqlDB.Close() }
 
 // Up applies River's migrations, then every pending Cairn migration, and
-// returns the versions applied.
+// returns the versions applied. On a database with the citus extension it
+// then distributes what is not distributed yet (CitusStatements).
 func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	if _, err := m.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrate up: %w", err)
@@ -97,6 +109,9 @@ func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	res, err := m.goose.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
+	}
+	if err := distributeIfCitus(ctx, m.pool); err != nil {
+		return nil, err
 	}
 	return versions(res), nil
 }

@@ -61,6 +61,20 @@ func Main(m *testing.M, opts ...Option) {
 		opt(&o)
 	}
 	code := m.Run()
+	if code == 0 && os.Getenv("CAIRN_SQLCHECK") != "off" {
+		// Every statement the tests made the code send must be one that
+		// Citus can route by tenant_id (see trace.go).
+		setup()
+		if initErr == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := checkStatements(ctx, pool)
+			cancel()
+			if err != nil || n > 0 {
+				fmt.Fprintf(os.Stderr, "testdb: statement check: %d findings %v\n", n, err)
+				code = 1
+			}
+		}
+	}
 	if pool != nil {
 		pool.Close()
 		if err := dropDatabase(dbURL); err != nil {
