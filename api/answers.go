@@ -35,9 +35,9 @@ type userMessageRequest struct {
 	} `json:"retrieval"`
 	Model string `json:"model"`
 	// The seed fields of the question (seed 004).
-	ParentMessageID *string    `json:"parent_message_id"`
-	SenderID        *string    `json:"sender_id"`
-	Tags            []string   `json:"tags"`
+	ParentMessageID *string  `json:"parent_message_id"`
+	SenderID        *string  `json:"sender_id"`
+	Tags            []string `json:"tags"`
 }
 
 type userMessageResponse struct {

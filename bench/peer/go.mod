@@ -10,6 +10,7 @@ require (
 require (
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gin-contrib/cors v1.7.7 // indirect
+	github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
