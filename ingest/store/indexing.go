@@ -150,7 +150,7 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 		// Defensive: a version's chunks are only ever written in this
 		// transaction, so nothing should be here; never duplicate.
 		var stats termstats.Delta
-		if err := deleteChunks(ctx, tx, &stats, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = ANY($2) RETURNING search_terms`, tenant, live); err != nil {
+		if err := stats.RemoveDeleted(ctx, tx, `DELETE FROM chunks WHERE tenant_id = $1 AND version_id = ANY($2) RETURNING search_terms`, tenant, live); err != nil {
 			return fmt.Errorf("clear chunks: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, chunkColumns, pgx.CopyFromRows(keep)); err != nil {
@@ -191,21 +191,6 @@ func (s *Store) Commit(ctx context.Context, tenant uuid.UUID, model string, atte
 		return err
 	}
 	return termstats.MaybeCompact(ctx, s.pool, tenant)
-}
-
-// deleteChunks runs sql, a DELETE of chunks RETURNING search_terms, and
-// counts the deleted chunks out of stats.
-func deleteChunks(ctx context.Context, tx pgx.Tx, stats *termstats.Delta, sql string, args ...any) error {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return err
-	}
-	var terms string
-	_, err = pgx.ForEachRow(rows, []any{&terms}, func() error {
-		stats.Remove(terms)
-		return nil
-	})
-	return err
 }
 
 // RecordFailure records a failed attempt of a job that has not finished;

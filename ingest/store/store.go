@@ -248,7 +248,7 @@ func (s *Store) Delete(ctx context.Context, tenant, id uuid.UUID) error {
 			return fmt.Errorf("delete document: %w", err)
 		}
 		var stats termstats.Delta
-		if err := deleteChunks(ctx, tx, &stats, `DELETE FROM chunks WHERE tenant_id = $1 AND document_id = $2 RETURNING search_terms`, tenant, id); err != nil {
+		if err := stats.RemoveDeleted(ctx, tx, `DELETE FROM chunks WHERE tenant_id = $1 AND document_id = $2 RETURNING search_terms`, tenant, id); err != nil {
 			return fmt.Errorf("delete document: %w", err)
 		}
 		if err := stats.Write(ctx, tx, tenant); err != nil {

@@ -89,21 +89,33 @@ func (d *Delta) Queue(b *pgx.Batch, tenant uuid.UUID) {
 	b.Queue(insertTenantSQL, tenant, d.Chunks, d.Tokens)
 }
 
-// Write records d for tenant through db (the caller's transaction).
-func (d *Delta) Write(ctx context.Context, db pg.DB, tenant uuid.UUID) error {
-	if d.Empty() {
+// Write records d for tenant in tx (the caller's transaction), in one
+// round trip: the statements Queue makes.
+func (d *Delta) Write(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) error {
+	b := &pgx.Batch{}
+	d.Queue(b, tenant)
+	if b.Len() == 0 {
 		return nil
 	}
-	terms, dfs := d.rows()
-	if len(terms) > 0 {
-		if _, err := db.Exec(ctx, insertTermsSQL, tenant, terms, dfs); err != nil {
-			return fmt.Errorf("term statistics: %w", err)
-		}
-	}
-	if _, err := db.Exec(ctx, insertTenantSQL, tenant, d.Chunks, d.Tokens); err != nil {
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("term statistics: %w", err)
 	}
 	return nil
+}
+
+// RemoveDeleted runs sql, a DELETE of chunks RETURNING search_terms, and
+// counts each deleted chunk out of d.
+func (d *Delta) RemoveDeleted(ctx context.Context, db pg.DB, sql string, args ...any) error {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	var terms string
+	_, err = pgx.ForEachRow(rows, []any{&terms}, func() error {
+		d.Remove(terms)
+		return nil
+	})
+	return err
 }
 
 func (d *Delta) rows() ([]string, []int64) {

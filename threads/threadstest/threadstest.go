@@ -5,6 +5,7 @@ package threadstest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -91,12 +92,13 @@ func DeleteChunk(t testing.TB, pool *pgxpool.Pool, tenantID, chunkID uuid.UUID) 
 	t.Helper()
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var terms string
-		if err := tx.QueryRow(ctx, `DELETE FROM chunks WHERE tenant_id = $1 AND id = $2 RETURNING search_terms`, tenantID, chunkID).Scan(&terms); err != nil {
+		var stats termstats.Delta
+		if err := stats.RemoveDeleted(ctx, tx, `DELETE FROM chunks WHERE tenant_id = $1 AND id = $2 RETURNING search_terms`, tenantID, chunkID); err != nil {
 			return err
 		}
-		var stats termstats.Delta
-		stats.Remove(terms)
+		if stats.Chunks != -1 {
+			return fmt.Errorf("no chunk %s", chunkID)
+		}
 		return stats.Write(ctx, tx, tenantID)
 	})
 	if err != nil {
